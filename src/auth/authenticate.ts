@@ -1,0 +1,91 @@
+import fastifyJwt, { type FastifyJWTOptions, type TokenOrHeader } from '@fastify/jwt';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config/config.js';
+import { BrokerError } from '../errors/catalogue.js';
+import { createJwksKeys } from './jwks.js';
+import { principalFromClaims, type Principal } from './principal.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified caller. Only readable inside the authenticated context. */
+    readonly principal: Principal;
+  }
+  interface FastifyInstance {
+    authenticate(request: FastifyRequest): Promise<void>;
+  }
+}
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+// fast-jwt and @fastify/jwt codes, turned into details a caller can act on. None echoes the token.
+const DETAILS: Record<string, string> = {
+  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'missing "Authorization: Bearer <token>" header',
+  FST_JWT_BAD_REQUEST: 'the Authorization header must have the form "Bearer <token>"',
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'token has expired',
+  FAST_JWT_INACTIVE: 'token is not valid yet (nbf is in the future)',
+  FAST_JWT_MISSING_SIGNATURE: 'token is not signed',
+  FAST_JWT_INVALID_ALGORITHM: 'token is signed with an algorithm this broker does not accept',
+  FAST_JWT_MALFORMED: 'token is malformed',
+  FAST_JWT_INVALID_TYPE: 'token is malformed',
+  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'token is not trusted',
+};
+
+function jwtOptions(config: Config): FastifyJWTOptions {
+  const { verification, issuer, audience, clockToleranceSeconds } = config.jwt;
+  // Algorithms are pinned by the kind of key, never taken from the token header:
+  // accepting HS256 beside RS256 would let the public key be used as an HMAC secret.
+  const algorithms = verification.kind === 'secret' ? ['HS256'] : verification.kind === 'public-key' ? [verification.algorithm] : ['RS256', 'ES256'];
+  const jwks = verification.kind === 'jwks' ? createJwksKeys({ url: verification.url }) : undefined;
+  const secret: FastifyJWTOptions['secret'] =
+    verification.kind === 'secret'
+      ? verification.secret
+      : verification.kind === 'public-key'
+        ? { public: verification.publicKey }
+        : { public: async (_request: FastifyRequest, token: TokenOrHeader) => (jwks as NonNullable<typeof jwks>).keyFor('header' in token ? token.header : token) };
+  return {
+    secret,
+    decode: { complete: true },
+    verify: {
+      algorithms,
+      clockTolerance: clockToleranceSeconds * 1000,
+      requiredClaims: ['sub', 'exp'],
+      ...(issuer === undefined ? {} : { allowedIss: issuer }),
+      ...(audience === undefined ? {} : { allowedAud: audience }),
+    } as FastifyJWTOptions['verify'],
+    messages: { authorizationTokenInvalid: (error: Error) => `token is not valid: ${error.message.replace(/\.$/u, '')}` },
+  };
+}
+
+function toBrokerError(error: unknown): BrokerError {
+  if (error instanceof BrokerError) return error;
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && message) return new BrokerError('BROKER_UNAUTHENTICATED', message);
+  return new BrokerError('BROKER_UNAUTHENTICATED', (code && DETAILS[code]) ?? 'token is not valid');
+}
+
+/** Registers JWT verification and `authenticate`, used as an onRequest hook by the authenticated context. */
+export const authenticationPlugin = fp(
+  async (app: FastifyInstance, options: { config: Config }) => {
+    await app.register(fastifyJwt, jwtOptions(options.config));
+    app.decorateRequest('principal', {
+      getter(this: FastifyRequest): Principal {
+        const principal = principals.get(this);
+        if (!principal) throw new Error('request.principal read outside the authenticated context');
+        return principal;
+      },
+    });
+    app.decorate('authenticate', async (request: FastifyRequest) => {
+      let claims: Record<string, unknown>;
+      try {
+        claims = await request.jwtVerify<Record<string, unknown>>();
+      } catch (error) {
+        throw toBrokerError(error);
+      }
+      const principal = principalFromClaims(claims);
+      if (!principal) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token has no usable "sub" claim');
+      principals.set(request, principal);
+    });
+  },
+  { name: 'access-broker-authentication' },
+);

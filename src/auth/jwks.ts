@@ -1,0 +1,86 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { BrokerError } from '../errors/catalogue.js';
+
+export interface JwksOptions {
+  readonly url: string;
+  /** Keys are refetched at most this often, however many unknown `kid`s arrive. */
+  readonly refreshCooldownMs?: number;
+  /** Known keys are refreshed after this long, so a removed key stops verifying. */
+  readonly maxAgeMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+export interface JwksKeys {
+  /** The PEM public key for this token header, fetching the set again on an unknown `kid`. */
+  keyFor(header: { kid?: unknown; alg?: unknown }): Promise<string>;
+}
+
+interface KeySet {
+  readonly keys: ReadonlyMap<string, { pem: string; alg: string | undefined }>;
+  readonly fetchedAt: number;
+}
+
+const ALGORITHM_KEY_TYPES: Record<string, string> = { RS256: 'RSA', ES256: 'EC' };
+
+/**
+ * A JWKS cache written here rather than taken from get-jwks, which fetches
+ * again for every unknown `kid` and so lets anyone with random `kid`s make
+ * the broker hammer its identity provider. Here a miss refetches at most
+ * once per cooldown.
+ */
+export function createJwksKeys(options: JwksOptions): JwksKeys {
+  const cooldownMs = options.refreshCooldownMs ?? 30_000;
+  const maxAgeMs = options.maxAgeMs ?? 10 * 60_000;
+  const fetchImpl = options.fetch ?? fetch;
+  let current: KeySet | undefined;
+  let inflight: Promise<KeySet> | undefined;
+  let lastAttempt = 0;
+
+  async function download(): Promise<KeySet> {
+    lastAttempt = Date.now();
+    const response = await fetchImpl(options.url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
+    if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
+    const body = (await response.json()) as { keys?: unknown };
+    const keys = new Map<string, { pem: string; alg: string | undefined }>();
+    for (const jwk of Array.isArray(body.keys) ? (body.keys as (JsonWebKey & { kid?: unknown; alg?: unknown; use?: unknown })[]) : []) {
+      if (typeof jwk.kid !== 'string' || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
+      try {
+        const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+        keys.set(jwk.kid, { pem, alg: typeof jwk.alg === 'string' ? jwk.alg : undefined });
+      } catch {
+        // a key we cannot parse verifies nothing
+      }
+    }
+    return { keys, fetchedAt: Date.now() };
+  }
+
+  async function refresh(): Promise<KeySet | undefined> {
+    inflight ??= download().finally(() => {
+      inflight = undefined;
+    });
+    try {
+      current = await inflight;
+    } catch {
+      // Keep the last good set: an identity provider hiccup must not log everyone out.
+    }
+    return current;
+  }
+
+  return {
+    async keyFor(header) {
+      const kid = typeof header.kid === 'string' ? header.kid : undefined;
+      const alg = typeof header.alg === 'string' ? header.alg : '';
+      if (kid === undefined) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token header has no "kid"; a JWKS-verified token must name its key');
+      const stale = current === undefined || Date.now() - current.fetchedAt > maxAgeMs;
+      let set = stale ? await refresh() : current;
+      if (set && !set.keys.has(kid) && Date.now() - lastAttempt >= cooldownMs) set = await refresh();
+      if (!set) throw new BrokerError('BROKER_AUTH_UNAVAILABLE', 'the identity provider\'s keys (JWKS_URL) could not be fetched');
+      const key = set.keys.get(kid);
+      if (!key) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token is signed with a key the identity provider does not publish');
+      if ((key.alg !== undefined && key.alg !== alg) || ALGORITHM_KEY_TYPES[alg] === undefined) {
+        throw new BrokerError('BROKER_UNAUTHENTICATED', 'token algorithm does not match its key');
+      }
+      return key.pem;
+    },
+  };
+}

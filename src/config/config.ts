@@ -1,0 +1,49 @@
+import type { Policy } from '../policy/compile.js';
+import type { Defaults } from '../policy/decide.js';
+
+export type Mode = 'development' | 'production' | 'test';
+
+export type JwtVerification =
+  | { kind: 'secret'; secret: string }
+  | { kind: 'public-key'; publicKey: string; algorithm: 'RS256' | 'ES256' }
+  | { kind: 'jwks'; url: string };
+
+export interface CloudFrontConfig {
+  readonly domain: string;
+  readonly keyPairId: string;
+  readonly privateKey: string;
+  readonly hashAlgorithm: 'SHA1' | 'SHA256';
+}
+
+export interface S3Config {
+  readonly region: string;
+  readonly bucket: string;
+  readonly endpoint: string | undefined;
+  readonly forcePathStyle: boolean;
+  /** Only set for the development LocalStack default; otherwise the AWS default chain applies. */
+  readonly credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
+
+/** The broker's whole configuration, validated once at start-up and passed in; nothing reads process.env later. */
+export interface Config {
+  readonly mode: Mode;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: string;
+  readonly trustProxy: boolean;
+  readonly dataDir: string;
+  readonly policy: Policy;
+  readonly s3: S3Config;
+  readonly cloudfront: CloudFrontConfig | undefined;
+  readonly jwt: {
+    readonly verification: JwtVerification;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+    readonly clockToleranceSeconds: number;
+  };
+  readonly grants: Defaults;
+  readonly cookies: { readonly domain: string | undefined; readonly sameSite: 'strict' | 'lax' | 'none'; readonly secure: boolean };
+  readonly corsOrigins: readonly string[];
+  /** What runs on a development default, for the start-up banner. */
+  readonly developmentDefaults: readonly string[];
+}

@@ -1,0 +1,56 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * Every environment variable the broker reads. `.env.example` documents the
+ * same list, and test/unit/config.test.ts keeps the two in step.
+ */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Optional(
+    Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], { examples: ['production'] }),
+  ),
+  HOST: Type.Optional(Type.String({ minLength: 1, examples: ['0.0.0.0'] })),
+  PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, examples: [8080] })),
+  LOG_LEVEL: Type.Optional(
+    Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), {
+      examples: ['info'],
+    }),
+  ),
+  TRUST_PROXY: Type.Optional(Type.Boolean({ examples: [true] })),
+  DATA_DIR: Type.Optional(Type.String({ minLength: 1, examples: ['./data'] })),
+  POLICY_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/etc/access-broker/policy.yaml'] })),
+
+  AWS_REGION: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', examples: ['eu-west-1'] })),
+  S3_BUCKET: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', examples: ['my-app-uploads'] })),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', examples: ['http://localhost:4566'] })),
+  S3_FORCE_PATH_STYLE: Type.Optional(Type.Boolean({ examples: [true] })),
+
+  CLOUDFRONT_DOMAIN: Type.Optional(
+    Type.String({ pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\\d{1,5})?$', examples: ['d111111abcdef8.cloudfront.net'] }),
+  ),
+  CLOUDFRONT_KEY_PAIR_ID: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{8,64}$', examples: ['K2JCJMDEHXQW5F'] })),
+  CLOUDFRONT_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN', examples: ['"-----BEGIN PRIVATE KEY-----\\n..."'] })),
+  CLOUDFRONT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/run/secrets/cloudfront.pem'] })),
+  CLOUDFRONT_HASH_ALGORITHM: Type.Optional(Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256')], { examples: ['SHA256'] })),
+
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, examples: ['a-random-string-of-at-least-32-characters'] })),
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN', examples: ['"-----BEGIN PUBLIC KEY-----\\n..."'] })),
+  JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/run/secrets/jwt-public.pem'] })),
+  JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://\\S+$', examples: ['https://auth.example.com/.well-known/jwks.json'] })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, examples: ['https://auth.example.com/'] })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, examples: ['access-broker'] })),
+  JWT_CLOCK_TOLERANCE_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, examples: [30] })),
+
+  GRANT_DEFAULT_TTL_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, examples: [900] })),
+  GRANT_MAX_TTL_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, examples: [86400] })),
+  UPLOAD_MAX_BYTES: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 3, examples: [104857600] })),
+
+  COOKIE_DOMAIN: Type.Optional(Type.String({ pattern: '^\\.?[a-z0-9.-]+$', examples: ['.example.com'] })),
+  COOKIE_SAMESITE: Type.Optional(
+    Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { examples: ['lax'] }),
+  ),
+  COOKIE_SECURE: Type.Optional(Type.Boolean({ examples: [true] })),
+  CORS_ORIGINS: Type.Optional(Type.String({ examples: ['https://app.example.com,https://admin.example.com'] })),
+});
+
+export type Env = Static<typeof EnvSchema>;
+export type EnvName = keyof Env;

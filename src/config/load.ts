@@ -1,0 +1,181 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { PolicyError, type Policy } from '../policy/compile.js';
+import { developmentPolicy } from '../policy/development-policy.js';
+import { loadPolicyFile, validatePolicyDocument } from '../policy/load.js';
+import type { CloudFrontConfig, Config, JwtVerification, Mode, S3Config } from './config.js';
+import { loadDevelopmentSecrets, type DevelopmentSecrets } from './development-secrets.js';
+import { EnvSchema, type Env, type EnvName } from './env-schema.js';
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+export const DEVELOPMENT_S3 = { endpoint: 'http://localhost:4566', bucket: 'access-broker-dev', region: 'us-east-1' } as const;
+
+const example = (name: EnvName): string => {
+  const [value] = (EnvSchema.properties[name] as { examples?: unknown[] }).examples ?? [];
+  return value === undefined ? '' : `; for example ${name}=${String(value)}`;
+};
+
+/** Turns the raw environment into typed values, collecting every problem instead of stopping at the first. */
+export function parseEnv(raw: Readonly<Record<string, string | undefined>>): { env: Env; errors: string[] } {
+  const picked: Record<string, unknown> = {};
+  for (const name of Object.keys(EnvSchema.properties)) {
+    const value = raw[name];
+    if (value !== undefined && value.trim() !== '') picked[name] = value.trim();
+  }
+  const converted = Value.Convert(EnvSchema, picked);
+  const errors = [...Value.Errors(EnvSchema, converted)].map((error) => {
+    const name = error.path.split('/')[1] as EnvName;
+    const shown = name === 'JWT_SECRET' || name === 'CLOUDFRONT_PRIVATE_KEY' ? '(value hidden)' : JSON.stringify(picked[name]);
+    return `${name}: ${error.message.toLowerCase()}, got ${shown}${example(name)}`;
+  });
+  return { env: converted as Env, errors: [...new Set(errors)] };
+}
+
+async function readKeyFile(name: EnvName, path: string, errors: string[]): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    errors.push(`${name}: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? 'error'})${example(name)}`);
+    return undefined;
+  }
+}
+
+async function jwtVerification(env: Env, mode: Mode, dev: () => Promise<DevelopmentSecrets>, errors: string[], defaults: string[]): Promise<JwtVerification | undefined> {
+  const publicKeyText = env.JWT_PUBLIC_KEY ?? (env.JWT_PUBLIC_KEY_FILE ? await readKeyFile('JWT_PUBLIC_KEY_FILE', env.JWT_PUBLIC_KEY_FILE, errors) : undefined);
+  const sources = [env.JWT_SECRET && 'JWT_SECRET', (env.JWT_PUBLIC_KEY || env.JWT_PUBLIC_KEY_FILE) && 'JWT_PUBLIC_KEY', env.JWKS_URL && 'JWKS_URL'].filter(Boolean);
+  if (sources.length > 1) {
+    // Accepting both HMAC and public-key tokens is how algorithm-confusion attacks start.
+    errors.push(`JWT_SECRET, JWT_PUBLIC_KEY(_FILE) and JWKS_URL are exclusive; set exactly one, got ${sources.join(' and ')}`);
+    return undefined;
+  }
+  if (env.JWT_SECRET) return { kind: 'secret', secret: env.JWT_SECRET };
+  if (env.JWKS_URL) return { kind: 'jwks', url: env.JWKS_URL };
+  if (publicKeyText !== undefined) {
+    try {
+      const key = createPublicKey(publicKeyText);
+      if (key.asymmetricKeyType === 'rsa') return { kind: 'public-key', publicKey: publicKeyText, algorithm: 'RS256' };
+      if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+        return { kind: 'public-key', publicKey: publicKeyText, algorithm: 'ES256' };
+      }
+      errors.push('JWT_PUBLIC_KEY: only RSA (RS256) and EC P-256 (ES256) public keys are supported');
+    } catch {
+      errors.push('JWT_PUBLIC_KEY: not a PEM public key; for example JWT_PUBLIC_KEY_FILE=/run/secrets/jwt-public.pem');
+    }
+    return undefined;
+  }
+  if (mode === 'production') {
+    errors.push('JWT_SECRET, JWT_PUBLIC_KEY or JWKS_URL: one must be set in production (the development secret is refused)');
+    return undefined;
+  }
+  defaults.push(`JWT: HS256 with the development secret in DATA_DIR (npm run -s dev-token -- --sub alice)`);
+  return { kind: 'secret', secret: (await dev()).jwtSecret };
+}
+
+function s3Config(env: Env, hasAwsKeys: boolean, mode: Mode, errors: string[], defaults: string[]): S3Config {
+  const region = env.AWS_REGION ?? DEVELOPMENT_S3.region;
+  if (env.S3_BUCKET) {
+    return { region, bucket: env.S3_BUCKET, endpoint: env.S3_ENDPOINT, forcePathStyle: env.S3_FORCE_PATH_STYLE ?? env.S3_ENDPOINT !== undefined, credentials: undefined };
+  }
+  if (mode === 'production') errors.push(`S3_BUCKET: must be set in production (the development bucket is refused)${example('S3_BUCKET')}`);
+  const endpoint = env.S3_ENDPOINT ?? DEVELOPMENT_S3.endpoint;
+  defaults.push(`S3: bucket ${DEVELOPMENT_S3.bucket} at ${endpoint}`);
+  // LocalStack accepts any access key with the secret "test"; real AWS credentials, if set, still win.
+  const credentials = hasAwsKeys ? undefined : { accessKeyId: 'test', secretAccessKey: 'test' };
+  return { region, bucket: DEVELOPMENT_S3.bucket, endpoint, forcePathStyle: env.S3_FORCE_PATH_STYLE ?? true, credentials };
+}
+
+async function cloudfrontConfig(env: Env, mode: Mode, dev: () => Promise<DevelopmentSecrets>, errors: string[], defaults: string[]): Promise<CloudFrontConfig | undefined> {
+  const privateKey = env.CLOUDFRONT_PRIVATE_KEY ?? (env.CLOUDFRONT_PRIVATE_KEY_FILE ? await readKeyFile('CLOUDFRONT_PRIVATE_KEY_FILE', env.CLOUDFRONT_PRIVATE_KEY_FILE, errors) : undefined);
+  if (!env.CLOUDFRONT_DOMAIN) {
+    if (env.CLOUDFRONT_KEY_PAIR_ID || privateKey) errors.push(`CLOUDFRONT_DOMAIN: must be set when a CloudFront key is configured${example('CLOUDFRONT_DOMAIN')}`);
+    return undefined;
+  }
+  const hashAlgorithm = env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1';
+  if (env.CLOUDFRONT_KEY_PAIR_ID && privateKey !== undefined) {
+    try {
+      const key = createPrivateKey(privateKey);
+      if (key.asymmetricKeyType !== 'rsa') errors.push('CLOUDFRONT_PRIVATE_KEY: must be an RSA private key');
+    } catch {
+      errors.push('CLOUDFRONT_PRIVATE_KEY: not a PEM private key (the value is not shown)');
+    }
+    return { domain: env.CLOUDFRONT_DOMAIN, keyPairId: env.CLOUDFRONT_KEY_PAIR_ID, privateKey, hashAlgorithm };
+  }
+  if (env.CLOUDFRONT_KEY_PAIR_ID || privateKey !== undefined) {
+    errors.push('CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE): set both or neither');
+    return undefined;
+  }
+  if (mode === 'production') {
+    errors.push('CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE): must be set in production when CLOUDFRONT_DOMAIN is (the development key pair is refused)');
+    return undefined;
+  }
+  const secrets = await dev();
+  defaults.push(`CloudFront: development key pair ${secrets.cloudfrontKeyPairId} (public key in DATA_DIR/dev-cloudfront-public.pem)`);
+  return { domain: env.CLOUDFRONT_DOMAIN, keyPairId: secrets.cloudfrontKeyPairId, privateKey: secrets.cloudfrontPrivateKey, hashAlgorithm };
+}
+
+async function policyFrom(env: Env, mode: Mode, errors: string[], defaults: string[]): Promise<Policy | undefined> {
+  try {
+    if (env.POLICY_FILE) return await loadPolicyFile(resolve(env.POLICY_FILE));
+  } catch (error) {
+    if (error instanceof PolicyError) errors.push(...error.problems.map((problem) => `POLICY_FILE: ${problem}`));
+    else errors.push(`POLICY_FILE: cannot read "${env.POLICY_FILE}" (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+  if (mode === 'production') {
+    errors.push(`POLICY_FILE: must be set in production (the development policy is refused)${example('POLICY_FILE')}`);
+    return undefined;
+  }
+  defaults.push('policy: the development policy (uploads/{sub}/*, public/*, bundle "demo")');
+  return validatePolicyDocument(developmentPolicy, 'development policy');
+}
+
+/** Validates the whole environment at once; every problem names its variable and shows a right value. */
+export async function loadConfig(raw: Readonly<Record<string, string | undefined>>): Promise<ConfigResult> {
+  const { env, errors } = parseEnv(raw);
+  const mode: Mode = env.NODE_ENV ?? 'development';
+  const dataDir = resolve(env.DATA_DIR ?? './data');
+  let secrets: Promise<DevelopmentSecrets> | undefined;
+  const dev = (): Promise<DevelopmentSecrets> => (secrets ??= loadDevelopmentSecrets(dataDir));
+  const defaults: string[] = [];
+
+  const verification = await jwtVerification(env, mode, dev, errors, defaults);
+  const s3 = s3Config(env, Boolean(raw.AWS_ACCESS_KEY_ID), mode, errors, defaults);
+  const cloudfront = await cloudfrontConfig(env, mode, dev, errors, defaults);
+  const policy = await policyFrom(env, mode, errors, defaults);
+  if (mode !== 'production') await dev(); // made on first start so the key pair is ready to upload to a key group
+
+  const defaultTtlSeconds = env.GRANT_DEFAULT_TTL_SECONDS ?? 900;
+  const maxTtlSeconds = env.GRANT_MAX_TTL_SECONDS ?? 86_400;
+  if (defaultTtlSeconds > maxTtlSeconds) errors.push(`GRANT_DEFAULT_TTL_SECONDS: ${defaultTtlSeconds} exceeds GRANT_MAX_TTL_SECONDS (${maxTtlSeconds})`);
+  const sameSite = env.COOKIE_SAMESITE ?? 'lax';
+  const secure = env.COOKIE_SECURE ?? true;
+  if (sameSite === 'none' && !secure) errors.push('COOKIE_SAMESITE: "none" requires COOKIE_SECURE=true (browsers drop such cookies otherwise)');
+  const corsOrigins = (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^\s/]+$/u.test(origin)) errors.push(`CORS_ORIGINS: "${origin}" is not an origin${example('CORS_ORIGINS')}`);
+  }
+
+  if (errors.length > 0 || verification === undefined || policy === undefined) return { ok: false, errors };
+  return {
+    ok: true,
+    config: {
+      mode,
+      host: env.HOST ?? '127.0.0.1',
+      port: env.PORT ?? 8080,
+      logLevel: env.LOG_LEVEL ?? 'info',
+      trustProxy: env.TRUST_PROXY ?? false,
+      dataDir,
+      policy,
+      s3,
+      cloudfront,
+      jwt: { verification, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS ?? 30 },
+      grants: { defaultTtlSeconds, maxTtlSeconds, maxBytes: env.UPLOAD_MAX_BYTES ?? 5 * 1024 ** 3 },
+      cookies: { domain: env.COOKIE_DOMAIN, sameSite, secure },
+      corsOrigins,
+      developmentDefaults: defaults,
+    },
+  };
+}

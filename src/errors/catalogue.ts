@@ -1,0 +1,48 @@
+/**
+ * Every error a caller can see. Codes are stable API: clients branch on them,
+ * so never rename one; add a new code instead. README's error table is checked
+ * against this list by test/unit/errors.test.ts.
+ */
+export const errorCatalogue = {
+  BROKER_VALIDATION: { status: 400, title: 'Request is not valid' },
+  BROKER_INVALID_KEY: { status: 400, title: 'Object key is not acceptable' },
+  BROKER_UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  BROKER_FORBIDDEN: { status: 403, title: 'Not entitled' },
+  BROKER_LIMIT_EXCEEDED: { status: 403, title: 'Request exceeds the limits of the matching entitlement' },
+  BROKER_NOT_FOUND: { status: 404, title: 'Not found' },
+  BROKER_BUNDLE_NOT_FOUND: { status: 404, title: 'Bundle not found' },
+  BROKER_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  BROKER_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  BROKER_INTERNAL: { status: 500, title: 'Internal error' },
+  BROKER_CDN_NOT_CONFIGURED: { status: 501, title: 'CloudFront is not configured on this broker' },
+  BROKER_AUTH_UNAVAILABLE: { status: 503, title: 'Token verification keys are unavailable' },
+  BROKER_SIGNING_UNAVAILABLE: { status: 503, title: 'Signing credentials are unavailable' },
+  BROKER_NOT_READY: { status: 503, title: 'Not ready' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** An error meant for the caller: its detail is safe to show and never holds a secret. */
+export class BrokerError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly errors: FieldError[] | undefined;
+
+  constructor(code: ErrorCode, detail: string, errors?: FieldError[]) {
+    super(detail);
+    this.name = 'BrokerError';
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.title = errorCatalogue[code].title;
+    this.errors = errors;
+  }
+}
+
+export const problemType = (code: ErrorCode): string =>
+  `urn:access-broker:problem:${code.slice('BROKER_'.length).toLowerCase().replaceAll('_', '-')}`;

@@ -1,0 +1,42 @@
+/**
+ * Object key rules, applied before anything is signed. S3 itself accepts almost
+ * any key; these rules keep keys that confuse path-based tooling, CloudFront URL
+ * normalisation or our own prefix checks from ever being granted.
+ */
+export const MAX_KEY_BYTES = 1024;
+
+export type KeyCheck = { ok: true } | { ok: false; reason: string };
+
+// C0 controls, DEL and C1 controls: invisible in logs and consoles, mangled by proxies.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/u;
+
+export function checkObjectKey(key: string): KeyCheck {
+  if (key.length === 0) return { ok: false, reason: 'key is empty' };
+  // Lone surrogates cannot be encoded as UTF-8, so S3 and the signature would disagree.
+  if (!key.isWellFormed()) return { ok: false, reason: 'key is not valid UTF-8 (lone surrogate)' };
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_KEY_BYTES) return { ok: false, reason: `key is ${bytes} bytes; the limit is ${MAX_KEY_BYTES}` };
+  if (CONTROL_CHARACTERS.test(key)) return { ok: false, reason: 'key contains a control character' };
+  if (key.startsWith('/')) return { ok: false, reason: 'key must not start with "/"' };
+  for (const segment of key.split('/')) {
+    if (segment === '') return { ok: false, reason: 'key must not contain an empty segment ("//" or a trailing "/")' };
+    // "." and ".." segments are collapsed by URL normalisation, so the signed path and the fetched path would differ.
+    if (segment === '.' || segment === '..') return { ok: false, reason: `key must not contain a "${segment}" segment` };
+  }
+  return { ok: true };
+}
+
+/** The S3 key for a caller-supplied filename: the last path segment, with anything risky replaced. */
+export function safeFilename(filename: string): string | undefined {
+  const base = filename.split(/[\\/]/u).pop() ?? '';
+  const cleaned = Array.from(base)
+    .slice(0, 200)
+    .join('')
+    .normalize('NFC')
+    .replace(new RegExp(CONTROL_CHARACTERS.source, 'gu'), '')
+    // Wildcards and reserved URL characters buy nothing in a generated key.
+    .replace(/[*?#%"<>|{}^`[\]]/gu, '_')
+    .trim();
+  if (cleaned === '' || cleaned === '.' || cleaned === '..' || !cleaned.isWellFormed()) return undefined;
+  return cleaned;
+}

@@ -1,0 +1,74 @@
+import { compilePattern, type CompiledPattern } from './patterns.js';
+import type { Action, Bundle, Limits, Match, PolicyDocument } from './schema.js';
+
+export interface CompiledRule {
+  readonly id: string;
+  readonly when: Match;
+  readonly actions: ReadonlySet<Action>;
+  readonly resources: readonly CompiledPattern[];
+  readonly bundles: readonly string[];
+  readonly limits: Limits;
+}
+
+export interface CompiledBundle {
+  readonly id: string;
+  readonly resource: CompiledPattern;
+  readonly cookiePath: string | undefined;
+}
+
+export interface Policy {
+  readonly rules: readonly CompiledRule[];
+  readonly bundles: ReadonlyMap<string, CompiledBundle>;
+}
+
+/** Checks what the schema cannot (pattern syntax, references) and prepares patterns once. */
+export function compilePolicy(document: PolicyDocument): Policy {
+  const problems: string[] = [];
+  const bundles = new Map<string, CompiledBundle>();
+  for (const [id, bundle] of Object.entries(document.bundles ?? {}) as [string, Bundle][]) {
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/u.test(id)) problems.push(`bundle id "${id}" must match ^[a-z0-9][a-z0-9._-]{0,63}$`);
+    try {
+      bundles.set(id, { id, resource: compilePattern(bundle.resource), cookiePath: bundle.cookiePath });
+    } catch (error) {
+      problems.push(`bundle "${id}": ${(error as Error).message}`);
+    }
+  }
+  const seen = new Set<string>();
+  const rules: CompiledRule[] = [];
+  for (const rule of document.rules) {
+    if (seen.has(rule.id)) problems.push(`rule "${rule.id}" is defined twice`);
+    seen.add(rule.id);
+    if (!rule.resources && !rule.bundles) problems.push(`rule "${rule.id}" names no resources and no bundles`);
+    for (const bundleId of rule.bundles ?? []) {
+      if (!bundles.has(bundleId)) problems.push(`rule "${rule.id}" names unknown bundle "${bundleId}"`);
+    }
+    if (rule.bundles && rule.actions.includes('write')) problems.push(`rule "${rule.id}": bundles are read-only`);
+    const resources: CompiledPattern[] = [];
+    for (const source of rule.resources ?? []) {
+      try {
+        resources.push(compilePattern(source));
+      } catch (error) {
+        problems.push(`rule "${rule.id}": ${(error as Error).message}`);
+      }
+    }
+    rules.push({
+      id: rule.id,
+      when: rule.when ?? {},
+      actions: new Set(rule.actions),
+      resources,
+      bundles: rule.bundles ?? [],
+      limits: rule.limits ?? {},
+    });
+  }
+  if (problems.length > 0) throw new PolicyError(problems);
+  return { rules, bundles };
+}
+
+export class PolicyError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`policy is not valid:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'PolicyError';
+    this.problems = problems;
+  }
+}

@@ -1,0 +1,79 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/** SigV4's hard ceiling on a presigned URL's lifetime; no grant may exceed it. */
+export const SIGV4_MAX_TTL_SECONDS = 604_800;
+
+export const ActionSchema = Type.Union([Type.Literal('read'), Type.Literal('write')], {
+  description: '`read`: download grants and bundle cookies. `write`: upload grants.',
+});
+export type Action = Static<typeof ActionSchema>;
+
+export const BundleIdSchema = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', examples: ['demo'] });
+
+const MediaRangeSchema = Type.String({
+  pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]*/([a-z0-9][a-z0-9!#$&^_.+-]*|\\*)$',
+  description: 'A media type, or a type with `*` as subtype (`image/*`).',
+});
+
+export const LimitsSchema = Type.Object(
+  {
+    maxBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Largest upload, in bytes.' })),
+    contentTypes: Type.Optional(Type.Array(MediaRangeSchema, { minItems: 1 })),
+    maxTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: SIGV4_MAX_TTL_SECONDS })),
+  },
+  { additionalProperties: false },
+);
+export type Limits = Static<typeof LimitsSchema>;
+
+const ClaimValueSchema = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
+
+export const MatchSchema = Type.Object(
+  {
+    subjects: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    roles: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    claims: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.Union([ClaimValueSchema, Type.Array(ClaimValueSchema, { minItems: 1 })])),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Match = Static<typeof MatchSchema>;
+
+export const RuleSchema = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }),
+    description: Type.Optional(Type.String()),
+    when: Type.Optional(MatchSchema),
+    actions: Type.Array(ActionSchema, { minItems: 1, uniqueItems: true }),
+    resources: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    bundles: Type.Optional(Type.Array(BundleIdSchema, { minItems: 1 })),
+    limits: Type.Optional(LimitsSchema),
+  },
+  { additionalProperties: false },
+);
+export type Rule = Static<typeof RuleSchema>;
+
+export const BundleSchema = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    resource: Type.String({
+      minLength: 1,
+      description:
+        'One resource pattern. CloudFront custom policies hold a single statement, so a bundle is one pattern, usually a prefix ending in `*`.',
+    }),
+    cookiePath: Type.Optional(Type.String({ pattern: '^/' })),
+  },
+  { additionalProperties: false },
+);
+export type Bundle = Static<typeof BundleSchema>;
+
+export const PolicyDocumentSchema = Type.Object(
+  {
+    version: Type.Literal(1),
+    rules: Type.Array(RuleSchema),
+    bundles: Type.Optional(Type.Record(Type.String(), BundleSchema)),
+  },
+  { additionalProperties: false },
+);
+export type PolicyDocument = Static<typeof PolicyDocumentSchema>;

@@ -1,0 +1,33 @@
+import 'dotenv/config';
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import type { Config } from './config/config.js';
+import { loadConfig } from './config/load.js';
+
+function banner(config: Config): string {
+  const line = '='.repeat(78);
+  return [
+    line,
+    ` ACCESS BROKER IN ${config.mode.toUpperCase()} MODE: development defaults in use. Never expose this.`,
+    ...config.developmentDefaults.map((item) => `   - ${item}`),
+    ' Set NODE_ENV=production to refuse every development default.',
+    line,
+  ].join('\n');
+}
+
+const result = await loadConfig(process.env);
+if (!result.ok) {
+  process.stderr.write(`access-broker: configuration is not valid (${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}):\n`);
+  for (const error of result.errors) process.stderr.write(`  - ${error}\n`);
+  process.exit(1);
+}
+const { config } = result;
+if (config.developmentDefaults.length > 0) process.stderr.write(`${banner(config)}\n`);
+
+const app = await buildApp({ config });
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'closing after an error');
+  else app.log.info({ signal }, 'closing');
+  await app.close();
+});
+await app.listen({ host: config.host, port: config.port });

@@ -1,0 +1,74 @@
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Config } from '../config/config.js';
+
+export interface PresignedPut {
+  readonly url: string;
+  /** Headers the client must send exactly; they are part of the signature. */
+  readonly headers: Record<string, string>;
+}
+
+export interface PresignedPost {
+  readonly url: string;
+  readonly fields: Record<string, string>;
+}
+
+export interface S3Signer {
+  presignPut(input: { key: string; contentType: string; contentLength: number; expiresInSeconds: number }): Promise<PresignedPut>;
+  presignPost(input: { key: string; contentType: string; maxBytes: number; expiresInSeconds: number }): Promise<PresignedPost>;
+  presignGet(input: { key: string; expiresInSeconds: number }): Promise<string>;
+  /** When the signing credentials expire (role sessions), or undefined for long-lived keys. */
+  credentialsExpireAt(): Promise<Date | undefined>;
+  close(): void;
+}
+
+export function createS3Client(config: S3Config): S3Client {
+  return new S3Client({
+    region: config.region,
+    endpoint: config.endpoint,
+    forcePathStyle: config.forcePathStyle,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    // Since early 2025 the SDK adds a CRC32 of the (empty) presign-time body to
+    // PUT URLs by default, and every real upload then fails its checksum.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+// Without these, a PUT URL only signs `host`: the client could send any type and any size.
+const PUT_SIGNED_HEADERS = new Set(['content-type', 'content-length']);
+
+export function createS3Signer(config: S3Config, client: S3Client = createS3Client(config)): S3Signer {
+  const bucket = config.bucket;
+  return {
+    async presignPut({ key, contentType, contentLength, expiresInSeconds }) {
+      const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ContentLength: contentLength });
+      const url = await getSignedUrl(client, command, { expiresIn: expiresInSeconds, signableHeaders: PUT_SIGNED_HEADERS });
+      return { url, headers: { 'content-type': contentType, 'content-length': String(contentLength) } };
+    },
+    async presignPost({ key, contentType, maxBytes, expiresInSeconds }) {
+      const { url, fields } = await createPresignedPost(client, {
+        Bucket: bucket,
+        Key: key,
+        Expires: expiresInSeconds,
+        Fields: { 'Content-Type': contentType },
+        Conditions: [
+          ['content-length-range', 0, maxBytes],
+          ['eq', '$Content-Type', contentType],
+        ],
+      });
+      return { url, fields };
+    },
+    async presignGet({ key, expiresInSeconds }) {
+      return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+    },
+    async credentialsExpireAt() {
+      const credentials = await client.config.credentials();
+      return credentials.expiration;
+    },
+    close() {
+      client.destroy();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
+import type { Entitlement } from '../policy/entitlement.js';
+import type { Action } from '../policy/schema.js';
+import type { EntitlementStore, NewEntitlement } from './entitlement-store.js';
+
+interface EntitlementsTable {
+  id: string;
+  subject: string;
+  bundle_id: string | null;
+  resources: string; // JSON array of patterns
+  actions: string; // JSON array of actions
+  not_before: number | null; // epoch milliseconds
+  expires_at: number | null;
+  revoked_at: number | null;
+  granted_by: string;
+  reason: string;
+  created_at: number; // epoch milliseconds, orders a subject's entitlements
+}
+
+interface Schema {
+  entitlements: EntitlementsTable;
+}
+
+const migrations: Record<string, Migration> = {
+  '0001-entitlements': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('entitlements')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('subject', 'text', (column) => column.notNull())
+        .addColumn('bundle_id', 'text')
+        .addColumn('resources', 'text', (column) => column.notNull())
+        .addColumn('actions', 'text', (column) => column.notNull())
+        .addColumn('not_before', 'integer')
+        .addColumn('expires_at', 'integer')
+        .addColumn('revoked_at', 'integer')
+        .addColumn('granted_by', 'text', (column) => column.notNull())
+        .addColumn('reason', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'integer', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('entitlements_subject').on('entitlements').column('subject').execute();
+    },
+  },
+};
+
+const toDate = (value: number | null): Date | null => (value === null ? null : new Date(value));
+
+function toEntitlement(row: EntitlementsTable): Entitlement {
+  return {
+    id: row.id,
+    subject: row.subject,
+    bundleId: row.bundle_id,
+    resources: JSON.parse(row.resources) as string[],
+    actions: JSON.parse(row.actions) as Action[],
+    notBefore: toDate(row.not_before),
+    expiresAt: toDate(row.expires_at),
+    revokedAt: toDate(row.revoked_at),
+    grantedBy: row.granted_by,
+    reason: row.reason,
+  };
+}
+
+export async function openSqliteStore(filename: string): Promise<EntitlementStore> {
+  const database = new Database(filename);
+  // WAL lets readiness checks and decisions read while a grant is being written.
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw error instanceof Error ? error : new Error(String(error));
+  }
+
+  return {
+    async liveFor(subject, now) {
+      const at = now.getTime();
+      const rows = await db
+        .selectFrom('entitlements')
+        .selectAll()
+        .where('subject', '=', subject)
+        .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', at)]))
+        .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', at)]))
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', at)]))
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toEntitlement);
+    },
+    async create(input, now) {
+      const row: EntitlementsTable = {
+        id: randomUUID(),
+        subject: input.subject,
+        bundle_id: input.bundleId ?? null,
+        resources: JSON.stringify(input.resources ?? []),
+        actions: JSON.stringify(input.actions),
+        not_before: input.notBefore?.getTime() ?? null,
+        expires_at: input.expiresAt?.getTime() ?? null,
+        revoked_at: null,
+        granted_by: input.grantedBy,
+        reason: input.reason,
+        created_at: now.getTime(),
+      };
+      await db.insertInto('entitlements').values(row).execute();
+      return toEntitlement(row);
+    },
+    async revoke(id, now) {
+      const result = await db
+        .updateTable('entitlements')
+        .set({ revoked_at: now.getTime() })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
