@@ -3,7 +3,7 @@ import { BrokerError } from '../errors/catalogue.js';
 
 export interface JwksOptions {
   readonly url: string;
-  /** Keys are refetched at most this often, however many unknown `kid`s arrive. */
+  /** An unknown `kid` triggers at most one refetch per cooldown, however many arrive. */
   readonly refreshCooldownMs?: number;
   /** Known keys are refreshed after this long, so a removed key stops verifying. */
   readonly maxAgeMs?: number;
@@ -34,10 +34,9 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
   const fetchImpl = options.fetch ?? fetch;
   let current: KeySet | undefined;
   let inflight: Promise<KeySet> | undefined;
-  let lastAttempt = 0;
+  let lastMissRefresh = Number.NEGATIVE_INFINITY;
 
   async function download(): Promise<KeySet> {
-    lastAttempt = Date.now();
     const response = await fetchImpl(options.url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
     const body = (await response.json()) as { keys?: unknown };
@@ -73,7 +72,10 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
       if (kid === undefined) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token header has no "kid"; a JWKS-verified token must name its key');
       const stale = current === undefined || Date.now() - current.fetchedAt > maxAgeMs;
       let set = stale ? await refresh() : current;
-      if (set && !set.keys.has(kid) && Date.now() - lastAttempt >= cooldownMs) set = await refresh();
+      if (set && !set.keys.has(kid) && Date.now() - lastMissRefresh >= cooldownMs) {
+        lastMissRefresh = Date.now();
+        set = await refresh();
+      }
       if (!set) throw new BrokerError('BROKER_AUTH_UNAVAILABLE', 'the identity provider\'s keys (JWKS_URL) could not be fetched');
       const key = set.keys.get(kid);
       if (!key) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token is signed with a key the identity provider does not publish');
