@@ -69,7 +69,7 @@ export class GrantService {
       const form = await this.deps.s3.presignPost({ key, contentType: request.contentType, maxBytes: request.contentLength, expiresInSeconds });
       return { method: 'POST', url: form.url, fields: form.fields, key, expiresAt: expiresAt.toISOString() };
     }
-    const put = await this.deps.s3.presignPut({ key, contentType: request.contentType, contentLength: request.contentLength, expiresInSeconds });
+    const put = await this.deps.s3.presignPut({ key, contentType: request.contentType, contentLength: request.contentLength, signingDate: now, expiresInSeconds });
     return { method: 'PUT', url: put.url, headers: put.headers, key, expiresAt: expiresAt.toISOString() };
   }
 
@@ -92,7 +92,7 @@ export class GrantService {
       const expiresAt = this.deps.cloudfront ? addSeconds(now, decision.ttlSeconds) : await this.expiry(now, decision.ttlSeconds);
       const url = this.deps.cloudfront
         ? this.deps.cloudfront.signUrl(key, expiresAt)
-        : await this.deps.s3.presignGet({ key, expiresInSeconds: secondsBetween(now, expiresAt) });
+        : await this.deps.s3.presignGet({ key, signingDate: now, expiresInSeconds: secondsBetween(now, expiresAt) });
       results.push({ key, url, expiresAt: expiresAt.toISOString() });
     }
     return results;

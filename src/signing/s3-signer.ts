@@ -15,9 +15,10 @@ export interface PresignedPost {
 }
 
 export interface S3Signer {
-  presignPut(input: { key: string; contentType: string; contentLength: number; expiresInSeconds: number }): Promise<PresignedPut>;
+  presignPut(input: { key: string; contentType: string; contentLength: number; signingDate: Date; expiresInSeconds: number }): Promise<PresignedPut>;
+  /** Signed at the SDK's clock (corrected for skew); createPresignedPost takes no signing date. */
   presignPost(input: { key: string; contentType: string; maxBytes: number; expiresInSeconds: number }): Promise<PresignedPost>;
-  presignGet(input: { key: string; expiresInSeconds: number }): Promise<string>;
+  presignGet(input: { key: string; signingDate: Date; expiresInSeconds: number }): Promise<string>;
   /** When the signing credentials expire (role sessions), or undefined for long-lived keys. */
   credentialsExpireAt(): Promise<Date | undefined>;
   close(): void;
@@ -42,9 +43,9 @@ const PUT_SIGNED_HEADERS = new Set(['content-type', 'content-length']);
 export function createS3Signer(config: S3Config, client: S3Client = createS3Client(config)): S3Signer {
   const bucket = config.bucket;
   return {
-    async presignPut({ key, contentType, contentLength, expiresInSeconds }) {
+    async presignPut({ key, contentType, contentLength, signingDate, expiresInSeconds }) {
       const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ContentLength: contentLength });
-      const url = await getSignedUrl(client, command, { expiresIn: expiresInSeconds, signableHeaders: PUT_SIGNED_HEADERS });
+      const url = await getSignedUrl(client, command, { expiresIn: expiresInSeconds, signingDate, signableHeaders: PUT_SIGNED_HEADERS });
       return { url, headers: { 'content-type': contentType, 'content-length': String(contentLength) } };
     },
     async presignPost({ key, contentType, maxBytes, expiresInSeconds }) {
@@ -60,8 +61,8 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
       });
       return { url, fields };
     },
-    async presignGet({ key, expiresInSeconds }) {
-      return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+    async presignGet({ key, signingDate, expiresInSeconds }) {
+      return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds, signingDate });
     },
     async credentialsExpireAt() {
       const credentials = await client.config.credentials();

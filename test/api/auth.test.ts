@@ -45,7 +45,7 @@ describe('authentication with HS256', async () => {
       const header = authorization();
       const response = await post(app, header);
       assert.equal(response.statusCode, 401, response.body);
-      assert.match(response.headers['content-type'] ?? '', /application\/problem\+json/);
+      assert.match(String(response.headers['content-type']), /application\/problem\+json/);
       const body = response.json<{ code: string; detail: string }>();
       assert.equal(body.code, 'BROKER_UNAUTHENTICATED');
       assert.match(body.detail, detail);
