@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { testApp } from '../helpers/app.js';
+import { fromCloudFrontBase64, verifyCloudFrontSignature } from '../helpers/cloudfront.js';
+import { cloudfrontKeyPair, testConfig } from '../helpers/config.js';
+import { bearer } from '../helpers/tokens.js';
+
+const now = new Date('2026-06-01T12:00:00Z');
+const policy = {
+  version: 1 as const,
+  rules: [
+    { id: 'demo', actions: ['read' as const], bundles: ['demo'] },
+    { id: 'members', when: { claims: { plan: ['pro', 'team'] } }, actions: ['read' as const], bundles: ['tenant'], limits: { maxTtlSeconds: 600 } },
+  ],
+  bundles: {
+    demo: { resource: 'public/demo/*', cookiePath: '/public/demo/' },
+    tenant: { resource: 'tenants/{tenant}/media/*' },
+    locked: { resource: 'locked/*' },
+  },
+};
+
+interface SetCookie {
+  name: string;
+  value: string;
+  attributes: Map<string, string>;
+}
+
+function parseSetCookies(header: string | string[] | undefined): SetCookie[] {
+  return [header ?? []].flat().map((line) => {
+    const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
+    const at = pair.indexOf('=');
+    return {
+      name: pair.slice(0, at),
+      value: decodeURIComponent(pair.slice(at + 1)),
+      attributes: new Map(attributes.map((attribute) => {
+        const [name = '', value = ''] = attribute.split('=');
+        return [name.toLowerCase(), value];
+      })),
+    };
+  });
+}
+
+describe('POST /v1/bundles/{bundleId}/cookies', async () => {
+  const config = testConfig({ policy, cloudfront: true, overrides: { cookies: { domain: '.example.com', sameSite: 'none', secure: true } } });
+  const app = await testApp({ config, now: () => now });
+  after(() => app.close());
+
+  test('sets the three CloudFront cookies with Domain, Path, Secure, HttpOnly and SameSite, and summarises them', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/bundles/demo/cookies', headers: bearer({ sub: 'alice' }) });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(response.json(), {
+      bundleId: 'demo',
+      resource: 'https://d111111abcdef8.cloudfront.net/public/demo/*',
+      expiresAt: '2026-06-01T12:15:00.000Z',
+      cookies: ['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id'],
+    });
+    assert.equal(response.headers['cache-control'], 'no-store');
+    const cookies = parseSetCookies(response.headers['set-cookie']);
+    assert.deepEqual(cookies.map((cookie) => cookie.name), ['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id']);
+    for (const cookie of cookies) {
+      assert.equal(cookie.attributes.get('domain'), '.example.com');
+      assert.equal(cookie.attributes.get('path'), '/public/demo/');
+      assert.ok(cookie.attributes.has('secure'));
+      assert.ok(cookie.attributes.has('httponly'));
+      assert.equal(cookie.attributes.get('samesite'), 'None');
+      assert.equal(new Date(cookie.attributes.get('expires') ?? '').toISOString(), '2026-06-01T12:15:00.000Z');
+    }
+    const [policyCookie, signatureCookie, keyPairCookie] = cookies;
+    const document = fromCloudFrontBase64(policyCookie!.value).toString();
+    assert.deepEqual(JSON.parse(document).Statement[0], {
+      Resource: 'https://d111111abcdef8.cloudfront.net/public/demo/*',
+      Condition: { DateLessThan: { 'AWS:EpochTime': now.getTime() / 1000 + 900 } },
+    });
+    assert.equal(keyPairCookie!.value, 'KTESTKEYPAIR01');
+    assert.ok(verifyCloudFrontSignature(document, signatureCookie!.value, cloudfrontKeyPair().publicKey));
+  });
+
+  test('a claim fills the bundle resource, and the cookie path follows it', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/bundles/tenant/cookies?ttlSeconds=3600', headers: bearer({ sub: 'bob', plan: 'pro', tenant: 'acme' }) });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.json<{ resource: string }>().resource, 'https://d111111abcdef8.cloudfront.net/tenants/acme/media/*');
+    assert.equal(response.json<{ expiresAt: string }>().expiresAt, '2026-06-01T12:10:00.000Z', 'capped by the rule');
+    assert.equal(parseSetCookies(response.headers['set-cookie'])[0]!.attributes.get('path'), '/tenants/acme/media/');
+  });
+
+  test('a claim that would widen the resource is refused', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/bundles/tenant/cookies', headers: bearer({ sub: 'bob', plan: 'pro', tenant: '*' }) });
+    assert.equal(response.statusCode, 403);
+    assert.equal(response.headers['set-cookie'], undefined);
+  });
+
+  test('a caller without an entitlement to the bundle gets 403 and no cookie', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/bundles/locked/cookies', headers: bearer({ sub: 'alice' }) });
+    assert.equal(response.statusCode, 403);
+    assert.equal(response.json<{ code: string }>().code, 'BROKER_FORBIDDEN');
+    assert.equal(response.headers['set-cookie'], undefined);
+  });
+
+  test('an unknown bundle gets 404', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/bundles/nope/cookies', headers: bearer({ sub: 'alice' }) });
+    assert.equal(response.statusCode, 404);
+    assert.equal(response.json<{ code: string }>().code, 'BROKER_BUNDLE_NOT_FOUND');
+  });
+
+  test('a malformed bundle id or ttl gets 400', async () => {
+    for (const url of ['/v1/bundles/NOT_VALID/cookies', '/v1/bundles/demo/cookies?ttlSeconds=-5', '/v1/bundles/demo/cookies?ttlSeconds=1e9']) {
+      const response = await app.inject({ method: 'POST', url, headers: bearer({ sub: 'alice' }) });
+      assert.equal(response.statusCode, 400, url);
+    }
+  });
+
+  test('DELETE clears the cookies on the same path and domain', async () => {
+    const response = await app.inject({ method: 'DELETE', url: '/v1/bundles/demo/cookies', headers: bearer({ sub: 'alice' }) });
+    assert.equal(response.statusCode, 204);
+    const cookies = parseSetCookies(response.headers['set-cookie']);
+    assert.ok(cookies.length >= 3);
+    for (const cookie of cookies) {
+      assert.equal(cookie.value, '');
+      assert.equal(cookie.attributes.get('path'), '/public/demo/');
+      assert.equal(cookie.attributes.get('domain'), '.example.com');
+      assert.ok(new Date(cookie.attributes.get('expires') ?? '').getTime() < Date.now());
+    }
+  });
+});
+
+describe('bundle cookies without CloudFront', async () => {
+  const app = await testApp({ config: testConfig({ policy }) });
+  after(() => app.close());
+
+  test('answer 501 naming the missing configuration', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/bundles/demo/cookies', headers: bearer({ sub: 'alice' }) });
+    assert.equal(response.statusCode, 501);
+    assert.equal(response.json<{ code: string }>().code, 'BROKER_CDN_NOT_CONFIGURED');
+    assert.match(response.json<{ detail: string }>().detail, /CLOUDFRONT_DOMAIN/);
+  });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { testApp } from '../helpers/app.js';
+import { cannedPolicyOf, verifyCloudFrontSignature } from '../helpers/cloudfront.js';
+import { cloudfrontKeyPair, testConfig } from '../helpers/config.js';
+import { bearer } from '../helpers/tokens.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+
+type Result = { key: string; url?: string; expiresAt?: string; error?: { code: string; detail: string } };
+const now = new Date('2026-06-01T12:00:00Z');
+const alice = bearer({ sub: 'alice' });
+
+describe('POST /v1/downloads without a CDN: S3 presigned GETs', async () => {
+  const app = await testApp({ now: () => now });
+  after(() => app.close());
+
+  test('one grant or one error per key, in request order', async () => {
+    const keys = ['uploads/alice/a.txt', 'uploads/bob/b.txt', 'public/c.txt', 'a//b', 'uploads/alice/a.txt'];
+    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys }, headers: alice });
+    assert.equal(response.statusCode, 200, response.body);
+    const { results } = response.json<{ results: Result[] }>();
+    assert.deepEqual(results.map((result) => result.key), keys);
+    assert.deepEqual(results.map((result) => result.error?.code ?? 'granted'), ['granted', 'BROKER_FORBIDDEN', 'granted', 'BROKER_INVALID_KEY', 'granted']);
+    const url = new URL(results[0]!.url!);
+    assert.equal(url.pathname, '/access-broker-dev/uploads/alice/a.txt');
+    assert.equal(url.searchParams.get('X-Amz-Expires'), '900');
+    assert.equal(url.searchParams.get('X-Amz-Date'), '20260601T120000Z');
+    assert.equal(results[0]!.expiresAt, '2026-06-01T12:15:00.000Z');
+  });
+
+  test('a read grant is not a write grant: the URL is a GET signature', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/c.txt'] }, headers: alice });
+    assert.equal(new URL(response.json<{ results: Result[] }>().results[0]!.url!).searchParams.get('x-id'), 'GetObject');
+  });
+
+  test(`more than 100 keys is refused with 400`, async () => {
+    const keys = Array.from({ length: 101 }, (_, i) => `public/${i}`);
+    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys }, headers: alice });
+    assert.equal(response.statusCode, 400);
+    assert.match(response.json<{ detail: string }>().detail, /100/);
+  });
+
+  test('an empty key list is refused with 400', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: [] }, headers: alice });
+    assert.equal(response.statusCode, 400);
+  });
+});
+
+describe('POST /v1/downloads with CloudFront', async () => {
+  const store = await openSqliteStore(':memory:');
+  const app = await testApp({ config: testConfig({ cloudfront: true }), store, now: () => now });
+  after(() => app.close());
+
+  test('grants are canned-policy signed URLs that verify with the public key', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/film 1.mp4'] }, headers: alice });
+    const [result] = response.json<{ results: Result[] }>().results;
+    const canned = cannedPolicyOf(result!.url!);
+    assert.equal(canned.resource, 'https://d111111abcdef8.cloudfront.net/public/film%201.mp4');
+    assert.equal(canned.keyPairId, 'KTESTKEYPAIR01');
+    assert.ok(verifyCloudFrontSignature(canned.policy, canned.signature, cloudfrontKeyPair().publicKey));
+    assert.equal(new URL(result!.url!).searchParams.get('Expires'), String(now.getTime() / 1000 + 900));
+  });
+
+  test('a `*` in a key is escaped, so it cannot widen the grant', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['uploads/alice/*'] }, headers: alice });
+    const [result] = response.json<{ results: Result[] }>().results;
+    assert.equal(cannedPolicyOf(result!.url!).resource, 'https://d111111abcdef8.cloudfront.net/uploads/alice/%2A');
+  });
+
+  test('a live entitlement grants what the rules do not; a revoked one stops granting', async () => {
+    const ask = () => app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['courses/rust/01.mp4'] }, headers: alice });
+    assert.equal((await ask()).json<{ results: Result[] }>().results[0]!.error?.code, 'BROKER_FORBIDDEN');
+    const entitlement = await store.create({ subject: 'alice', resources: ['courses/rust/*'], actions: ['read'], grantedBy: 'shop', reason: 'order 42' }, now);
+    assert.ok((await ask()).json<{ results: Result[] }>().results[0]!.url);
+    await store.revoke(entitlement.id, now);
+    assert.equal((await ask()).json<{ results: Result[] }>().results[0]!.error?.code, 'BROKER_FORBIDDEN');
+  });
+});
