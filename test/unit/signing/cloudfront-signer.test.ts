@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { getSignedUrl } from '@aws-sdk/cloudfront-signer';
+import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import { createCloudFrontSigner, encodeKeyPath } from '../../../src/signing/cloudfront-signer.js';
 import { cannedPolicyOf, fromCloudFrontBase64, verifyCloudFrontSignature } from '../../helpers/cloudfront.js';
 import { cloudfrontKeyPair } from '../../helpers/config.js';
@@ -33,6 +33,13 @@ for (const hashAlgorithm of ['SHA1', 'SHA256'] as const) {
       assert.ok(verifyCloudFrontSignature(canned.policy, canned.signature, publicKey, hashAlgorithm));
       assert.equal(new URL(url).searchParams.get('Hash-Algorithm'), hashAlgorithm === 'SHA256' ? 'SHA256' : null);
       assert.equal(new URL(url).searchParams.get('Expires'), String(expiresAt.getTime() / 1000));
+    });
+
+    test('signed cookies equal the AWS SDK\'s own output', () => {
+      const resource = `https://${domain}/public/demo/*`;
+      const policy = JSON.stringify({ Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': expiresAt.getTime() / 1000 } } }] });
+      const sdk = getSignedCookies({ policy, keyPairId: 'KTESTKEYPAIR01', privateKey, algorithm: hashAlgorithm });
+      assert.deepEqual({ ...signer.signCookies(resource, expiresAt) }, { ...sdk });
     });
 
     test('a tampered resource no longer verifies', () => {
