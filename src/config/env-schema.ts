@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 
 /**
  * Every environment variable the broker reads. `.env.example` documents the
- * same list, and test/unit/config.test.ts keeps the two in step.
+ * same list, and test/unit/config/env-example.test.ts keeps the two in step.
  */
 export const EnvSchema = Type.Object({
   NODE_ENV: Type.Optional(
