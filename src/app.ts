@@ -79,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
   });
 
   await app.register(problemPlugin);
@@ -100,6 +101,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Everything registered in this context needs a verified token; nothing outside it does.
   await app.register(async (authenticated) => {
     authenticated.addHook('onRequest', authenticated.authenticate);
+    // A grant is a bearer credential: no shared cache or browser history may keep it.
+    authenticated.addHook('onSend', async (_request, reply) => {
+      reply.header('cache-control', 'no-store');
+    });
     await authenticated.register(uploadRoutes);
     await authenticated.register(downloadRoutes);
     await authenticated.register(bundleRoutes, { config });

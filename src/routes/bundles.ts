@@ -41,7 +41,6 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
       const grant = await app.grants.bundleCookies(request.principal, request.params.bundleId, ttl, request.log);
       const options = { ...cookieOptions(config, grant.cookiePath), expires: grant.expiresAt };
       for (const [name, value] of Object.entries(grant.cookies)) reply.setCookie(name, value, options);
-      reply.header('cache-control', 'no-store');
       return { bundleId: grant.bundleId, resource: grant.resource, expiresAt: grant.expiresAt.toISOString(), cookies: Object.keys(grant.cookies) };
     },
   );

@@ -32,6 +32,7 @@ describe('POST /v1/uploads', async () => {
     // Pitfall: SDK v3 adds a CRC32 of the empty presign-time body unless told not to.
     assert.ok(![...url.searchParams.keys()].some((name) => name.toLowerCase().startsWith('x-amz-checksum')), grant.url);
     assert.equal(grant.expiresAt, '2026-06-01T12:15:00.000Z');
+    assert.equal(response.headers['cache-control'], 'no-store', 'a grant must not be cached');
   });
 
   test('two uploads of the same file get different keys', async () => {
