@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { authenticationPlugin } from './auth/authenticate.js';
 import type { Config } from './config/config.js';
-import { problemPlugin } from './errors/problem.js';
+import { problemPlugin, sendProblem } from './errors/problem.js';
 import { docsPlugin } from './plugins/docs.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { bundleRoutes } from './routes/bundles.js';
@@ -68,6 +68,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: 30_000,
     // Unknown properties are refused rather than dropped, and "12" is not a number: typos surface as 400s.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // Router errors (malformed percent-encoding, over-long path parameters) happen before any
+    // plugin runs; without this they would answer in Fastify's own shape.
+    frameworkErrors: (error, request, reply) => {
+      const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed';
+      sendProblem(request, reply, 'BROKER_VALIDATION', detail);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const store = options.store ?? (await openSqliteStore(join(config.dataDir, 'entitlements.sqlite')));
