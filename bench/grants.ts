@@ -24,9 +24,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { principalFromClaims } from '../src/auth/principal.js';
 import type { CloudFrontConfig, Config, S3Config } from '../src/config/config.js';
+import { fixedConfig } from '../src/config/fixed-config.js';
 import { decide } from '../src/policy/decide.js';
-import { developmentPolicy } from '../src/policy/development-policy.js';
-import { validatePolicyDocument } from '../src/policy/load.js';
 import { createCloudFrontSigner } from '../src/signing/cloudfront-signer.js';
 import { createS3Signer } from '../src/signing/s3-signer.js';
 import { openSqliteStore } from '../src/store/sqlite-store.js';
@@ -102,22 +101,12 @@ const s3Config: S3Config = {
   credentials: { accessKeyId: 'AKIABENCHMARKONLY000', secretAccessKey: 'bench-secret-access-key-never-sent-anywhere' },
 };
 
-const baseConfig: Config = {
-  mode: 'test',
-  host: '127.0.0.1',
-  port: 0,
-  logLevel: 'silent',
-  trustProxy: false,
-  dataDir: '/nonexistent', // the store is passed in, so nothing is written
-  policy: validatePolicyDocument(developmentPolicy, 'development policy'),
+// The dev policy on fixed values; the store is passed in, so nothing is written.
+const baseConfig: Config = fixedConfig({
   s3: s3Config,
   cloudfront: cloudfrontConfig,
   jwt: { verification: { kind: 'secret', secret: JWT_SECRET }, issuer: undefined, audience: undefined, clockToleranceSeconds: 0 },
-  grants: { defaultTtlSeconds: 900, maxTtlSeconds: 86_400, maxBytes: 5 * 1024 ** 3 },
-  cookies: { domain: undefined, sameSite: 'lax', secure: true },
-  corsOrigins: [],
-  developmentDefaults: [],
-};
+});
 const s3OnlyConfig: Config = { ...baseConfig, cloudfront: undefined };
 
 const token = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: 'bench' });

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import type { Entitlement } from '../policy/entitlement.js';
 import type { Action } from '../policy/schema.js';
-import type { EntitlementStore, NewEntitlement } from './entitlement-store.js';
+import type { EntitlementStore } from './entitlement-store.js';
 
 interface EntitlementsTable {
   id: string;

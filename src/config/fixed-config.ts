@@ -1,0 +1,29 @@
+import type { Config } from './config.js';
+import { DEVELOPMENT_S3 } from './load.js';
+import { developmentPolicy } from '../policy/development-policy.js';
+import { validatePolicyDocument } from '../policy/load.js';
+
+/**
+ * A complete configuration that touches no environment and no files: for
+ * generating the OpenAPI document, and the base of test and bench configs.
+ * Its JWT secret is public, so it must never serve traffic.
+ */
+export function fixedConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    mode: 'test',
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    trustProxy: false,
+    dataDir: '/nonexistent',
+    policy: validatePolicyDocument(developmentPolicy, 'development policy'),
+    s3: { ...DEVELOPMENT_S3, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+    cloudfront: undefined,
+    jwt: { verification: { kind: 'secret', secret: 'fixed-config-secret-never-serve-traffic' }, issuer: undefined, audience: undefined, clockToleranceSeconds: 5 },
+    grants: { defaultTtlSeconds: 900, maxTtlSeconds: 86_400, maxBytes: 5 * 1024 ** 3 },
+    cookies: { domain: undefined, sameSite: 'lax', secure: true },
+    corsOrigins: [],
+    developmentDefaults: [],
+    ...overrides,
+  };
+}
