@@ -11,6 +11,7 @@ export const errorCatalogue = {
   BROKER_LIMIT_EXCEEDED: { status: 403, title: 'Request exceeds the limits of the matching entitlement' },
   BROKER_NOT_FOUND: { status: 404, title: 'Not found' },
   BROKER_BUNDLE_NOT_FOUND: { status: 404, title: 'Bundle not found' },
+  BROKER_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   BROKER_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   BROKER_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BROKER_INTERNAL: { status: 500, title: 'Internal error' },

@@ -70,14 +70,30 @@ export const problemPlugin = fp(
       if (frameworkCode) return sendProblem(request, reply, frameworkCode, error.message);
       if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
         request.log.info({ err: error }, 'client error without a catalogue code');
-        return sendProblem(request, reply, 'BROKER_VALIDATION', 'the request could not be processed');
+        // Fastify's own 4xx messages describe the request, never server state, so they are safe to show.
+        const detail = error.code?.startsWith('FST_') ? error.message : 'the request could not be processed';
+        return sendProblem(request, reply, 'BROKER_VALIDATION', detail);
       }
       request.log.error({ err: error }, 'unhandled error');
       return sendProblem(request, reply, 'BROKER_INTERNAL', `internal error; quote request id ${request.id} when reporting it`);
     });
-    app.setNotFoundHandler((request, reply) =>
-      sendProblem(request, reply, 'BROKER_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
-    );
+    // Paths the app serves, so a known path with the wrong method answers 405 with Allow, not 404.
+    const routes: { pattern: RegExp; methods: string[] }[] = [];
+    app.addHook('onRoute', (route) => {
+      const pattern = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/gu, '\\$&').replace(/:[A-Za-z0-9_]+/gu, '[^/]+').replace(/\*/gu, '.*')}$`, 'u');
+      // OPTIONS (CORS preflight on every path) and HEAD (implied by GET) say nothing about what a path serves.
+      const methods = [route.method].flat().filter((method) => method !== 'OPTIONS' && method !== 'HEAD');
+      if (methods.length > 0) routes.push({ pattern, methods });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0] ?? '/';
+      const allowed = [...new Set(routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods))];
+      if (allowed.length > 0) {
+        reply.header('allow', allowed.join(', '));
+        return sendProblem(request, reply, 'BROKER_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`);
+      }
+      return sendProblem(request, reply, 'BROKER_NOT_FOUND', `no route ${request.method} ${path}`);
+    });
   },
   { name: 'access-broker-problems' },
 );

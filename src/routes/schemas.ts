@@ -94,5 +94,8 @@ export const BundleCookiesSchema = Type.Object(
   { $id: 'BundleCookies', title: 'BundleCookies' },
 );
 
-export const problemResponses = (...statuses: number[]): Record<number, typeof problemRef> =>
-  Object.fromEntries(statuses.map((status) => [status, problemRef]));
+/** Error responses as they are served: `application/problem+json`, one Problem schema. */
+export const problemResponses = (...statuses: number[]): Record<number, { description: string; content: Record<string, { schema: typeof problemRef }> }> =>
+  Object.fromEntries(
+    statuses.map((status) => [status, { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: problemRef } } }]),
+  );

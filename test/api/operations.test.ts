@@ -49,6 +49,13 @@ describe('operations', async () => {
     assert.equal(response.json<{ code: string }>().code, 'BROKER_NOT_FOUND');
   });
 
+  test('a known path with another method gets 405 and Allow', async () => {
+    const response = await app.inject({ method: 'PUT', url: '/v1/bundles/demo/cookies' });
+    assert.equal(response.statusCode, 405);
+    assert.equal(response.json<{ code: string }>().code, 'BROKER_METHOD_NOT_ALLOWED');
+    assert.deepEqual(String(response.headers.allow).split(', ').sort(), ['DELETE', 'POST']);
+  });
+
   test('the request id is returned, and a harmless incoming one is kept', async () => {
     const kept = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'trace-123' } });
     assert.equal(kept.headers['x-request-id'], 'trace-123');
