@@ -1,7 +1,7 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../config/config.js';
+import { createPresignTemplate, type PresignTemplate } from './s3-presign-template.js';
 
 export interface PresignedPut {
   readonly url: string;
@@ -42,11 +42,19 @@ const PUT_SIGNED_HEADERS = new Set(['content-type', 'content-length']);
 
 export function createS3Signer(config: S3Config, client: S3Client = createS3Client(config)): S3Signer {
   const bucket = config.bucket;
+  let template: Promise<PresignTemplate> | undefined;
+  const presigner = (): Promise<PresignTemplate> => {
+    template ??= createPresignTemplate(client, bucket).catch((error: unknown) => {
+      template = undefined; // e.g. credentials not there yet: try again on the next grant
+      throw error;
+    });
+    return template;
+  };
   return {
     async presignPut({ key, contentType, contentLength, signingDate, expiresInSeconds }) {
-      const command = new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: contentType, ContentLength: contentLength });
-      const url = await getSignedUrl(client, command, { expiresIn: expiresInSeconds, signingDate, signableHeaders: PUT_SIGNED_HEADERS });
-      return { url, headers: { 'content-type': contentType, 'content-length': String(contentLength) } };
+      const headers = { 'content-type': contentType, 'content-length': String(contentLength) };
+      const url = await (await presigner()).presign({ method: 'PUT', key, headers, signingDate, expiresInSeconds, signableHeaders: PUT_SIGNED_HEADERS });
+      return { url, headers };
     },
     async presignPost({ key, contentType, maxBytes, expiresInSeconds }) {
       const { url, fields } = await createPresignedPost(client, {
@@ -62,7 +70,7 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
       return { url, fields };
     },
     async presignGet({ key, signingDate, expiresInSeconds }) {
-      return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds, signingDate });
+      return (await presigner()).presign({ method: 'GET', key, headers: {}, signingDate, expiresInSeconds });
     },
     async credentialsExpireAt() {
       const credentials = await client.config.credentials();

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Config } from '../../../src/config/config.js';
+import { createS3Client, createS3Signer } from '../../../src/signing/s3-signer.js';
+
+const credentials = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+const configs: [string, S3Config][] = [
+  ['LocalStack, path style', { region: 'us-east-1', bucket: 'access-broker-dev', endpoint: 'http://localhost:4566', forcePathStyle: true, credentials }],
+  ['AWS, virtual-hosted', { region: 'eu-west-1', bucket: 'my-uploads', endpoint: undefined, forcePathStyle: false, credentials }],
+  ['AWS, a bucket with dots', { region: 'ap-southeast-2', bucket: 'media.example.com', endpoint: undefined, forcePathStyle: false, credentials }],
+  ['an S3-compatible server on https with a port', { region: 'us-west-2', bucket: 'b1', endpoint: 'https://s3.internal.example:9443', forcePathStyle: true, credentials }],
+];
+const keys = [
+  'uploads/alice/report.pdf',
+  'uploads/alice/with space/ünïcode 文件.txt',
+  "uploads/alice/it's (1)!*.jpg",
+  'uploads/alice/a+b=c&d?e#f.txt',
+  'uploads/alice/100%~tilde.txt',
+  'uploads/alice/back\\slash.txt',
+];
+const signingDate = new Date('2026-06-01T12:34:56Z');
+
+for (const [name, config] of configs) {
+  describe(`presigned URLs equal the SDK's getSignedUrl: ${name}`, () => {
+    const client = createS3Client(config);
+    const signer = createS3Signer(config, createS3Client(config));
+    after(() => {
+      client.destroy();
+      signer.close();
+    });
+
+    for (const key of keys) {
+      test(`PUT ${JSON.stringify(key)}`, async () => {
+        const ours = await signer.presignPut({ key, contentType: 'image/png', contentLength: 1234, signingDate, expiresInSeconds: 600 });
+        const sdk = await getSignedUrl(client, new PutObjectCommand({ Bucket: config.bucket, Key: key, ContentType: 'image/png', ContentLength: 1234 }), {
+          expiresIn: 600,
+          signingDate,
+          signableHeaders: new Set(['content-type', 'content-length']),
+        });
+        assert.equal(ours.url, sdk);
+      });
+
+      test(`GET ${JSON.stringify(key)}`, async () => {
+        const ours = await signer.presignGet({ key, signingDate, expiresInSeconds: 600 });
+        const sdk = await getSignedUrl(client, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: 600, signingDate });
+        assert.equal(ours, sdk);
+      });
+    }
+  });
+}
+
+describe('presigned PUT URLs', () => {
+  const config = configs[0]![1];
+  const signer = createS3Signer(config);
+  after(() => signer.close());
+
+  test('sign Content-Type and Content-Length, and carry no checksum of an empty body', async () => {
+    const { url, headers } = await signer.presignPut({ key: 'k', contentType: 'text/plain', contentLength: 5, signingDate, expiresInSeconds: 60 });
+    const params = new URL(url).searchParams;
+    assert.equal(params.get('X-Amz-SignedHeaders'), 'content-length;content-type;host');
+    assert.ok(![...params.keys()].some((param) => param.toLowerCase().includes('checksum')), url);
+    assert.deepEqual(headers, { 'content-type': 'text/plain', 'content-length': '5' });
+  });
+
+  test('refuse a lifetime beyond SigV4\'s 7 days', async () => {
+    await assert.rejects(signer.presignGet({ key: 'k', signingDate, expiresInSeconds: 604_801 }), /expir/i);
+  });
+});
