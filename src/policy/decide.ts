@@ -105,11 +105,24 @@ function limitProblem(limits: Limits, input: DecisionInput): string | undefined 
   return undefined;
 }
 
-function allowWith(source: Source, limits: Limits, input: DecisionInput): Decision {
-  const { defaults, ask } = input;
+interface Candidate {
+  readonly source: Source;
+  readonly limits: Limits;
+  /** When what allows the grant ends (an entitlement's expiry or scheduled revocation); a grant must not outlive it. */
+  readonly endsAt: Date | undefined;
+}
+
+function allowWith({ source, limits, endsAt }: Candidate, input: DecisionInput): Decision {
+  const { defaults, ask, now } = input;
   const cap = Math.min(limits.maxTtlSeconds ?? defaults.maxTtlSeconds, defaults.maxTtlSeconds);
-  const ttlSeconds = Math.min(ask.ttlSeconds ?? defaults.defaultTtlSeconds, cap);
+  const remaining = endsAt === undefined ? Number.POSITIVE_INFINITY : Math.floor((endsAt.getTime() - now.getTime()) / 1000);
+  const ttlSeconds = Math.min(ask.ttlSeconds ?? defaults.defaultTtlSeconds, cap, remaining);
   return { allow: true, source, ttlSeconds, maxBytes: Math.min(limits.maxBytes ?? defaults.maxBytes, defaults.maxBytes) };
+}
+
+function endOf(entitlement: Entitlement, now: Date): Date | undefined {
+  const ends = [entitlement.expiresAt, entitlement.revokedAt].filter((date): date is Date => date !== null && date > now);
+  return ends.length === 0 ? undefined : new Date(Math.min(...ends.map((date) => date.getTime())));
 }
 
 const describeTarget = (target: Target): string =>
@@ -121,9 +134,12 @@ const describeTarget = (target: Target): string =>
  */
 export function decide(input: DecisionInput): Decision {
   let firstLimitDenial: Decision | undefined;
-  for (const { source, limits } of coveringCandidates(input)) {
+  for (const candidate of coveringCandidates(input)) {
+    const { source, limits, endsAt } = candidate;
+    // An entitlement ending within the second cannot back even a one-second grant.
+    if (endsAt !== undefined && endsAt.getTime() - input.now.getTime() < 1000) continue;
     const problem = limitProblem(limits, input);
-    if (problem === undefined) return allowWith(source, limits, input);
+    if (problem === undefined) return allowWith(candidate, input);
     firstLimitDenial ??= { allow: false, code: 'BROKER_LIMIT_EXCEEDED', reason: `${source.kind} "${source.id}": ${problem}`, source };
   }
   return (
@@ -135,11 +151,13 @@ export function decide(input: DecisionInput): Decision {
   );
 }
 
-function* coveringCandidates(input: DecisionInput): Generator<{ source: Source; limits: Limits }> {
+function* coveringCandidates(input: DecisionInput): Generator<Candidate> {
   for (const rule of input.policy.rules) {
-    if (ruleCovers(rule, input)) yield { source: { kind: 'rule', id: rule.id }, limits: rule.limits };
+    if (ruleCovers(rule, input)) yield { source: { kind: 'rule', id: rule.id }, limits: rule.limits, endsAt: undefined };
   }
   for (const entitlement of input.entitlements) {
-    if (entitlementCovers(entitlement, input)) yield { source: { kind: 'entitlement', id: entitlement.id }, limits: {} };
+    if (entitlementCovers(entitlement, input)) {
+      yield { source: { kind: 'entitlement', id: entitlement.id }, limits: {}, endsAt: endOf(entitlement, input.now) };
+    }
   }
 }

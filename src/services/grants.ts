@@ -48,7 +48,7 @@ export class GrantService {
   constructor(private readonly deps: GrantDependencies) {}
 
   async upload(principal: Principal, request: UploadRequest, log: FastifyBaseLogger): Promise<UploadGrant> {
-    const now = this.deps.now();
+    const now = this.clock();
     const entitlements = await this.deps.store.liveFor(principal.sub, now);
     const ask = (key: string): Ask => ({
       action: 'write',
@@ -74,7 +74,7 @@ export class GrantService {
   }
 
   async downloads(principal: Principal, keys: readonly string[], ttlSeconds: number | undefined, log: FastifyBaseLogger): Promise<DownloadResult[]> {
-    const now = this.deps.now();
+    const now = this.clock();
     const entitlements = await this.deps.store.liveFor(principal.sub, now);
     const results: DownloadResult[] = [];
     for (const key of keys) {
@@ -102,7 +102,7 @@ export class GrantService {
     const scope = this.bundleScope(principal, bundleId);
     const cloudfront = this.deps.cloudfront;
     if (!cloudfront) throw new BrokerError('BROKER_CDN_NOT_CONFIGURED', 'bundle cookies need CLOUDFRONT_DOMAIN and a CloudFront key pair');
-    const now = this.deps.now();
+    const now = this.clock();
     const entitlements = await this.deps.store.liveFor(principal.sub, now);
     const decision = this.decide(principal, { action: 'read', target: { kind: 'bundle', bundleId }, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) }, entitlements, now);
     logDecision(log, 'bundle', bundleId, decision);
@@ -127,6 +127,11 @@ export class GrantService {
     const firstChunk = resolved.pattern.chunks[0] ?? '';
     const cookiePath = bundle.cookiePath ?? `/${encodeKeyPath(firstChunk.slice(0, firstChunk.lastIndexOf('/') + 1))}`;
     return { path, cookiePath };
+  }
+
+  /** Whole seconds: SigV4 dates and CloudFront epochs have no fractions, so expiresAt says exactly when a grant ends. */
+  private clock(): Date {
+    return new Date(Math.floor(this.deps.now().getTime() / 1000) * 1000);
   }
 
   private decide(principal: Principal, ask: Ask, entitlements: readonly Entitlement[], now: Date): Decision {

@@ -31,7 +31,8 @@ export function encodeKeyPath(key: string): string {
 
 const urlSafeBase64 = (base64: string): string => base64.replace(/[+=/]/gu, (char) => ({ '+': '-', '=': '_', '/': '~' })[char] ?? char);
 
-export const epochSeconds = (date: Date): number => Math.round(date.getTime() / 1000);
+// Floored, never rounded up: a grant must not last longer than its cap.
+export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSigner {
   // Parsed once: parsing the PEM on every call costs more than the signature.

@@ -75,4 +75,12 @@ describe('POST /v1/downloads with CloudFront', async () => {
     await store.revoke(entitlement.id, now);
     assert.equal((await ask()).json<{ results: Result[] }>().results[0]!.error?.code, 'BROKER_FORBIDDEN');
   });
+
+  test('a URL granted by an entitlement expires with it, whatever TTL is asked', async () => {
+    await store.create({ subject: 'alice', resources: ['trials/*'], actions: ['read'], expiresAt: new Date(now.getTime() + 60_000), grantedBy: 'shop', reason: 'trial' }, now);
+    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['trials/a.mp4'], ttlSeconds: 86_400 }, headers: alice });
+    const [result] = response.json<{ results: Result[] }>().results;
+    assert.equal(result!.expiresAt, '2026-06-01T12:01:00.000Z');
+    assert.equal(new URL(result!.url!).searchParams.get('Expires'), String(now.getTime() / 1000 + 60));
+  });
 });

@@ -227,6 +227,19 @@ describe('entitlements', () => {
     denied(run({ policy, who: bob, ask: readKey('reports/q1.pdf'), entitlements: [resourceGrant] }));
   });
 
+  test('regression: a grant never outlives the entitlement behind it (a 60 s trial gives at most 60 s)', () => {
+    const trial = entitlement({ id: 'e-trial', resources: ['reports/*'], actions: ['read'], expiresAt: secondsFromNow(60.9) });
+    const decision = allowed(run({ policy, who: alice, ask: readKey('reports/q1.pdf', { ttlSeconds: 3600 }), entitlements: [trial] }));
+    assert.equal(decision.ttlSeconds, 60);
+    const revoking = entitlement({ id: 'e-revoking', resources: ['reports/*'], actions: ['read'], revokedAt: secondsFromNow(30) });
+    assert.equal(allowed(run({ policy, who: alice, ask: readKey('reports/q1.pdf'), entitlements: [revoking] })).ttlSeconds, 30);
+  });
+
+  test('an entitlement ending within the second grants nothing', () => {
+    const ending = entitlement({ id: 'e-ending', resources: ['reports/*'], actions: ['read'], expiresAt: secondsFromNow(0.5) });
+    denied(run({ policy, who: alice, ask: readKey('reports/q1.pdf'), entitlements: [ending] }));
+  });
+
   test('claims in entitlement patterns resolve against the caller', () => {
     denied(run({ policy, who: alice, ask: readKey('shared/bob/x'), entitlements: [resourceGrant] }));
   });
