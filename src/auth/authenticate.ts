@@ -1,5 +1,5 @@
 import fastifyJwt, { type FastifyJWTOptions, type TokenOrHeader } from '@fastify/jwt';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/config.js';
 import { BrokerError } from '../errors/catalogue.js';
@@ -31,12 +31,12 @@ const DETAILS: Record<string, string> = {
   FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'token is not trusted',
 };
 
-function jwtOptions(config: Config): FastifyJWTOptions {
+function jwtOptions(config: Config, log: FastifyBaseLogger): FastifyJWTOptions {
   const { verification, issuer, audience, clockToleranceSeconds } = config.jwt;
   // Algorithms are pinned by the kind of key, never taken from the token header:
   // accepting HS256 beside RS256 would let the public key be used as an HMAC secret.
   const algorithms = verification.kind === 'secret' ? ['HS256'] : verification.kind === 'public-key' ? [verification.algorithm] : ['RS256', 'ES256'];
-  const jwks = verification.kind === 'jwks' ? createJwksKeys({ url: verification.url }) : undefined;
+  const jwks = verification.kind === 'jwks' ? createJwksKeys({ url: verification.url, onError: (error) => log.warn({ err: error }, 'fetching JWKS_URL failed; keeping the last good keys') }) : undefined;
   const secret: FastifyJWTOptions['secret'] =
     verification.kind === 'secret'
       ? verification.secret
@@ -67,7 +67,7 @@ function toBrokerError(error: unknown): BrokerError {
 /** Registers JWT verification and `authenticate`, used as an onRequest hook by the authenticated context. */
 export const authenticationPlugin = fp(
   async (app: FastifyInstance, options: { config: Config }) => {
-    await app.register(fastifyJwt, jwtOptions(options.config));
+    await app.register(fastifyJwt, jwtOptions(options.config, app.log));
     app.decorateRequest('principal', {
       getter(this: FastifyRequest): Principal {
         const principal = principals.get(this);

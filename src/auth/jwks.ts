@@ -7,7 +7,12 @@ export interface JwksOptions {
   readonly refreshCooldownMs?: number;
   /** Known keys are refreshed after this long, so a removed key stops verifying. */
   readonly maxAgeMs?: number;
+  /** While the provider is down the last good keys serve this long, then verification fails closed (503). */
+  readonly maxStaleMs?: number;
   readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+  /** Told about each failed fetch (the broker logs it). */
+  readonly onError?: (error: unknown) => void;
 }
 
 export interface JwksKeys {
@@ -31,10 +36,13 @@ const ALGORITHM_KEY_TYPES: Record<string, string> = { RS256: 'RSA', ES256: 'EC' 
 export function createJwksKeys(options: JwksOptions): JwksKeys {
   const cooldownMs = options.refreshCooldownMs ?? 30_000;
   const maxAgeMs = options.maxAgeMs ?? 10 * 60_000;
+  const maxStaleMs = options.maxStaleMs ?? 60 * 60_000;
   const fetchImpl = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
   let current: KeySet | undefined;
   let inflight: Promise<KeySet> | undefined;
   let lastMissRefresh = Number.NEGATIVE_INFINITY;
+  let lastFailure = Number.NEGATIVE_INFINITY;
 
   async function download(): Promise<KeySet> {
     const response = await fetchImpl(options.url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
@@ -50,30 +58,37 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
         // a key we cannot parse verifies nothing
       }
     }
-    return { keys, fetchedAt: Date.now() };
+    return { keys, fetchedAt: now() };
   }
 
   async function refresh(): Promise<KeySet | undefined> {
+    // After a failure, wait out the cooldown: every request retrying a dead provider would queue behind its timeout.
+    if (inflight === undefined && now() - lastFailure < cooldownMs) return usable();
     inflight ??= download().finally(() => {
       inflight = undefined;
     });
     try {
       current = await inflight;
-    } catch {
-      // Keep the last good set: an identity provider hiccup must not log everyone out.
+    } catch (error) {
+      lastFailure = now();
+      options.onError?.(error);
+      // Keep the last good set for a while: an identity provider hiccup must not log everyone out.
     }
-    return current;
+    return usable();
   }
+
+  /** The last good set, unless it is so old that a key revoked meanwhile could still be verifying. */
+  const usable = (): KeySet | undefined => (current && now() - current.fetchedAt <= maxAgeMs + maxStaleMs ? current : undefined);
 
   return {
     async keyFor(header) {
       const kid = typeof header.kid === 'string' ? header.kid : undefined;
       const alg = typeof header.alg === 'string' ? header.alg : '';
       if (kid === undefined) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token header has no "kid"; a JWKS-verified token must name its key');
-      const stale = current === undefined || Date.now() - current.fetchedAt > maxAgeMs;
+      const stale = current === undefined || now() - current.fetchedAt > maxAgeMs;
       let set = stale ? await refresh() : current;
-      if (set && !set.keys.has(kid) && Date.now() - lastMissRefresh >= cooldownMs) {
-        lastMissRefresh = Date.now();
+      if (set && !set.keys.has(kid) && now() - lastMissRefresh >= cooldownMs) {
+        lastMissRefresh = now();
         set = await refresh();
       }
       if (!set) throw new BrokerError('BROKER_AUTH_UNAVAILABLE', 'the identity provider\'s keys (JWKS_URL) could not be fetched');

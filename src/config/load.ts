@@ -9,6 +9,8 @@ import type { CloudFrontConfig, Config, JwtVerification, Mode, S3Config } from '
 import { loadDevelopmentSecrets, type DevelopmentSecrets } from './development-secrets.js';
 import { EnvSchema, type Env, type EnvName } from './env-schema.js';
 
+const MIN_RSA_BITS = 2048;
+
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
 export const DEVELOPMENT_S3 = { endpoint: 'http://localhost:4566', bucket: 'access-broker-dev', region: 'us-east-1' } as const;
@@ -56,7 +58,10 @@ async function jwtVerification(env: Env, mode: Mode, dev: () => Promise<Developm
   if (publicKeyText !== undefined) {
     try {
       const key = createPublicKey(publicKeyText);
-      if (key.asymmetricKeyType === 'rsa') return { kind: 'public-key', publicKey: publicKeyText, algorithm: 'RS256' };
+      if (key.asymmetricKeyType === 'rsa') {
+        if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) errors.push(`JWT_PUBLIC_KEY: RSA keys shorter than ${MIN_RSA_BITS} bits are refused`);
+        return { kind: 'public-key', publicKey: publicKeyText, algorithm: 'RS256' };
+      }
       if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
         return { kind: 'public-key', publicKey: publicKeyText, algorithm: 'ES256' };
       }
@@ -98,6 +103,7 @@ async function cloudfrontConfig(env: Env, mode: Mode, dev: () => Promise<Develop
     try {
       const key = createPrivateKey(privateKey);
       if (key.asymmetricKeyType !== 'rsa') errors.push('CLOUDFRONT_PRIVATE_KEY: must be an RSA private key');
+      else if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) errors.push(`CLOUDFRONT_PRIVATE_KEY: RSA keys shorter than ${MIN_RSA_BITS} bits are refused (CloudFront requires 2048)`);
     } catch {
       errors.push('CLOUDFRONT_PRIVATE_KEY: not a PEM private key (the value is not shown)');
     }
@@ -132,6 +138,26 @@ async function policyFrom(env: Env, mode: Mode, errors: string[], defaults: stri
   return validatePolicyDocument(developmentPolicy, 'development policy');
 }
 
+/**
+ * What production refuses beyond development defaults: settings that work but
+ * weaken authentication or cookies in ways nobody should ship.
+ */
+function productionProblems(env: Env, verification: JwtVerification | undefined, corsOrigins: readonly string[]): string[] {
+  const problems: string[] = [];
+  if (verification?.kind === 'jwks' && !verification.url.startsWith('https://')) {
+    problems.push('JWKS_URL: must use https in production (anyone on the path could swap the keys and forge tokens)');
+  }
+  if ((verification?.kind === 'jwks' || verification?.kind === 'public-key') && !env.JWT_AUDIENCE) {
+    problems.push(`JWT_AUDIENCE: must be set in production with a shared identity provider, or its tokens for other applications are accepted${example('JWT_AUDIENCE')}`);
+  }
+  if (verification?.kind === 'jwks' && !env.JWT_ISSUER) problems.push(`JWT_ISSUER: must be set in production with JWKS_URL${example('JWT_ISSUER')}`);
+  if (env.COOKIE_SECURE === false) problems.push('COOKIE_SECURE: must not be false in production (signed cookies would travel in clear text)');
+  for (const origin of corsOrigins) {
+    if (origin.startsWith('http://')) problems.push(`CORS_ORIGINS: "${origin}" is not https; production only allows https origins`);
+  }
+  return problems;
+}
+
 /** Validates the whole environment at once; every problem names its variable and shows a right value. */
 export async function loadConfig(raw: Readonly<Record<string, string | undefined>>): Promise<ConfigResult> {
   const { env, errors } = parseEnv(raw);
@@ -157,6 +183,8 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^\s/]+$/u.test(origin)) errors.push(`CORS_ORIGINS: "${origin}" is not an origin${example('CORS_ORIGINS')}`);
   }
+
+  if (mode === 'production') errors.push(...productionProblems(env, verification, corsOrigins));
 
   if (errors.length > 0 || verification === undefined || policy === undefined) return { ok: false, errors };
   return {

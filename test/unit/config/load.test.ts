@@ -51,6 +51,8 @@ const findError = (errors: readonly string[], pattern: RegExp): string => {
 
 const VALID_SECRET = 'x'.repeat(32);
 
+const PRODUCTION_JWKS = { JWKS_URL: 'https://auth.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://auth.example.com/', JWT_AUDIENCE: 'access-broker' };
+
 const POLICY_YAML = `
 version: 1
 rules:
@@ -236,11 +238,54 @@ describe('loadConfig: production', () => {
     const dir = await freshDir();
     const policyFile = join(dir, 'policy.yaml');
     await writeFile(policyFile, POLICY_YAML);
-    const config = configOf(await loadConfig({ NODE_ENV: 'production', DATA_DIR: dir, JWKS_URL: 'https://auth.example.com/.well-known/jwks.json', S3_BUCKET: 'my-bucket', POLICY_FILE: policyFile }));
+    const config = configOf(
+      await loadConfig({ ...PRODUCTION_JWKS, NODE_ENV: 'production', DATA_DIR: dir, S3_BUCKET: 'my-bucket', POLICY_FILE: policyFile }),
+    );
     assert.equal(config.mode, 'production');
     assert.deepEqual(config.jwt.verification, { kind: 'jwks', url: 'https://auth.example.com/.well-known/jwks.json' });
     assert.deepEqual(config.developmentDefaults, []);
     assert.equal(config.s3.credentials, undefined);
+  });
+
+  test('production refuses plain-http JWKS, a missing audience or issuer, insecure cookies and http origins, all at once', async () => {
+    const dir = await freshDir();
+    const policyFile = join(dir, 'policy.yaml');
+    await writeFile(policyFile, POLICY_YAML);
+    const errors = errorsOf(
+      await loadConfig({
+        NODE_ENV: 'production',
+        DATA_DIR: dir,
+        S3_BUCKET: 'my-bucket',
+        POLICY_FILE: policyFile,
+        JWKS_URL: 'http://auth.example.com/jwks.json',
+        COOKIE_SECURE: 'false',
+        CORS_ORIGINS: 'https://app.example.com,http://old.example.com',
+      }),
+    );
+    findError(errors, /^JWKS_URL: must use https in production/);
+    findError(errors, /^JWT_AUDIENCE: must be set in production/);
+    findError(errors, /^JWT_ISSUER: must be set in production/);
+    findError(errors, /^COOKIE_SECURE: must not be false in production/);
+    findError(errors, /^CORS_ORIGINS: "http:\/\/old\.example\.com" is not https/);
+    assert.equal(errors.length, 5, errors.join('\n'));
+  });
+
+  test('the same settings are allowed in development, for localhost work', async () => {
+    configOf(await load({ JWKS_URL: 'http://localhost:9000/jwks.json', COOKIE_SECURE: 'false', CORS_ORIGINS: 'http://localhost:5173' }));
+  });
+
+  test('RSA keys under 2048 bits are refused for CloudFront and for JWT verification', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const errors = errorsOf(
+      await load({
+        CLOUDFRONT_DOMAIN: 'd111111abcdef8.cloudfront.net',
+        CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
+        CLOUDFRONT_PRIVATE_KEY: weak.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        JWT_PUBLIC_KEY: weak.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      }),
+    );
+    findError(errors, /^CLOUDFRONT_PRIVATE_KEY: RSA keys shorter than 2048 bits/);
+    findError(errors, /^JWT_PUBLIC_KEY: RSA keys shorter than 2048 bits/);
   });
 
   test('CLOUDFRONT_DOMAIN alone is refused in production (the development key pair is refused)', async () => {
