@@ -1,3 +1,4 @@
+import { encodeKeyPath } from '../keys/key-path.js';
 import { compilePattern, type CompiledPattern } from './patterns.js';
 import type { Action, Bundle, Limits, Match, PolicyDocument } from './schema.js';
 
@@ -28,7 +29,10 @@ export function compilePolicy(document: PolicyDocument): Policy {
   for (const [id, bundle] of Object.entries(document.bundles ?? {}) as [string, Bundle][]) {
     if (!/^[a-z0-9][a-z0-9._-]{0,63}$/u.test(id)) problems.push(`bundle id "${id}" must match ^[a-z0-9][a-z0-9._-]{0,63}$`);
     try {
-      bundles.set(id, { id, resource: compilePattern(bundle.resource), cookiePath: bundle.cookiePath });
+      const resource = compilePattern(bundle.resource);
+      const problem = bundle.cookiePath === undefined ? undefined : cookiePathProblem(bundle.cookiePath, resource);
+      if (problem) problems.push(`bundle "${id}": ${problem}`);
+      bundles.set(id, { id, resource, cookiePath: bundle.cookiePath });
     } catch (error) {
       problems.push(`bundle "${id}": ${(error as Error).message}`);
     }
@@ -62,6 +66,17 @@ export function compilePolicy(document: PolicyDocument): Policy {
   }
   if (problems.length > 0) throw new PolicyError(problems);
   return { rules, bundles };
+}
+
+/**
+ * Browsers send a cookie only under its path, so the path must be a prefix of
+ * every URL the resource covers: a prefix of its fixed leading part.
+ */
+function cookiePathProblem(cookiePath: string, resource: CompiledPattern): string | undefined {
+  const first = resource.parts[0];
+  const fixed = first !== undefined && 'literal' in first ? first.literal : '';
+  const encoded = `/${encodeKeyPath(fixed)}`;
+  return encoded.startsWith(cookiePath) ? undefined : `cookiePath "${cookiePath}" is not a prefix of the resource path "${encoded}", so the cookies would never be sent with its requests`;
 }
 
 export class PolicyError extends Error {

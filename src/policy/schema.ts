@@ -62,7 +62,8 @@ export const BundleSchema = Type.Object(
       description:
         'One resource pattern. CloudFront custom policies hold a single statement, so a bundle is one pattern, usually a prefix ending in `*`.',
     }),
-    cookiePath: Type.Optional(Type.String({ pattern: '^/' })),
+    // Cookie path grammar: printable ASCII without ';' (it would start another attribute).
+    cookiePath: Type.Optional(Type.String({ pattern: '^/[\\x21-\\x3a\\x3c-\\x7e]*$', maxLength: 1024 })),
   },
   { additionalProperties: false },
 );

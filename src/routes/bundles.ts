@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { Config } from '../config/config.js';
+import { BrokerError } from '../errors/catalogue.js';
 import { BundleCookiesSchema, BundleParamsSchema, problemResponses } from './schemas.js';
 import { SIGV4_MAX_TTL_SECONDS } from '../policy/schema.js';
 
@@ -37,6 +38,10 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
       },
     },
     async (request, reply) => {
+      // A body is refused rather than ignored: a caller sending {"ttlSeconds": 5} must not silently get 15 minutes.
+      if (request.body !== undefined && request.body !== null) {
+        throw new BrokerError('BROKER_VALIDATION', 'this route takes no body; pass ttlSeconds in the query string');
+      }
       const ttl = request.query.ttlSeconds === undefined ? undefined : Math.min(Number(request.query.ttlSeconds), SIGV4_MAX_TTL_SECONDS);
       const grant = await app.grants.bundleCookies(request.principal, request.params.bundleId, ttl, request.log);
       const options = { ...cookieOptions(config, grant.cookiePath), expires: grant.expiresAt };

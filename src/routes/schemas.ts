@@ -18,7 +18,7 @@ const TtlSchema = Type.Integer({
 export const UploadRequestSchema = Type.Object(
   {
     contentType: Type.String({
-      pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[A-Za-z0-9_.-]+=("[^"\\\\\\x00-\\x1f]*"|[A-Za-z0-9_.-]+))*$',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[A-Za-z0-9_.-]+=("[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"|[A-Za-z0-9_.-]+))*$',
       maxLength: 255,
       description: 'The Content-Type the upload will carry; it is signed, so S3 refuses any other.',
       examples: ['image/png'],
@@ -78,11 +78,6 @@ export const DownloadsResponseSchema = Type.Object(
 
 export const BundleParamsSchema = Type.Object({ bundleId: BundleIdSchema }, { additionalProperties: false });
 export type BundleParams = Static<typeof BundleParamsSchema>;
-
-export const BundleCookiesRequestSchema = Type.Union([
-  Type.Object({ ttlSeconds: Type.Optional(TtlSchema) }, { additionalProperties: false }),
-  Type.Null(),
-]);
 
 export const BundleCookiesSchema = Type.Object(
   {

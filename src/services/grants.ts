@@ -8,7 +8,8 @@ import { decide, type Ask, type Decision } from '../policy/decide.js';
 import type { Entitlement } from '../policy/entitlement.js';
 import { resolvePattern } from '../policy/patterns.js';
 import { uploadPrefixes } from '../policy/upload-prefixes.js';
-import { encodeKeyPath, type CloudFrontSigner, type SignedCookies } from '../signing/cloudfront-signer.js';
+import { encodeKeyPath } from '../keys/key-path.js';
+import type { CloudFrontSigner, SignedCookies } from '../signing/cloudfront-signer.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { EntitlementStore } from '../store/entitlement-store.js';
 

@@ -1,5 +1,6 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import type { CloudFrontConfig } from '../config/config.js';
+import { encodeKeyPath } from '../keys/key-path.js';
 
 export interface SignedCookies {
   readonly 'CloudFront-Policy': string;
@@ -15,18 +16,6 @@ export interface CloudFrontSigner {
   signUrl(key: string, expiresAt: Date): string;
   /** Signed cookies with a custom policy over `resource` (may end in a `*` wildcard). */
   signCookies(resource: string, expiresAt: Date): SignedCookies;
-}
-
-/**
- * Percent-encodes each key segment. `*` is escaped too (encodeURIComponent
- * leaves it): in a policy it is a wildcard, and a key must never widen a grant.
- * `?` is already escaped, so it cannot start a query string either.
- */
-export function encodeKeyPath(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replaceAll('*', '%2A'))
-    .join('/');
 }
 
 const urlSafeBase64 = (base64: string): string => base64.replace(/[+=/]/gu, (char) => ({ '+': '-', '=': '_', '/': '~' })[char] ?? char);

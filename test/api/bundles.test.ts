@@ -96,6 +96,13 @@ describe('POST /v1/bundles/{bundleId}/cookies', async () => {
     assert.equal(response.headers['set-cookie'], undefined);
   });
 
+  test('a JSON body is refused, not silently ignored', async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/bundles/demo/cookies', payload: { ttlSeconds: 5 }, headers: bearer({ sub: 'alice' }) });
+    assert.equal(response.statusCode, 400);
+    assert.match(response.json<{ detail: string }>().detail, /query string/);
+    assert.equal(response.headers['set-cookie'], undefined);
+  });
+
   test('an unknown bundle gets 404', async () => {
     const response = await app.inject({ method: 'POST', url: '/v1/bundles/nope/cookies', headers: bearer({ sub: 'alice' }) });
     assert.equal(response.statusCode, 404);

@@ -133,6 +133,7 @@ describe('POST /v1/uploads', async () => {
     ['a negative contentLength', { contentType: 'text/plain', contentLength: -1 }, /contentLength/],
     ['a string contentLength', { contentType: 'text/plain', contentLength: '3' }, /contentLength/],
     ['a malformed contentType', { contentType: 'text plain', contentLength: 3 }, /contentType/],
+    ['a contentType with non-ASCII in a parameter (unusable in an HTTP header)', { contentType: 'text/plain; a="\u00e9\u007f"', contentLength: 3 }, /contentType/],
     ['an unknown property', { contentType: 'text/plain', contentLength: 3, acl: 'public-read' }, /acl.*not a known property/],
     ['an unknown method', { contentType: 'text/plain', contentLength: 3, method: 'PATCH' }, /method/],
   ];

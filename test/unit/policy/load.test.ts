@@ -225,3 +225,37 @@ describe('loadPolicyFile', () => {
     await assert.rejects(loadPolicyFile(join(dir, 'missing.yaml')), { code: 'ENOENT' });
   });
 });
+
+describe('bundle cookie paths', () => {
+  const withBundle = (bundle: Record<string, unknown>) => ({ version: 1, rules: [], bundles: { b: bundle } });
+  const problemsOf = (document: unknown): readonly string[] => {
+    try {
+      validatePolicyDocument(document, 'policy.yaml');
+    } catch (error) {
+      if (error instanceof PolicyError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+
+  test('a prefix of the resource path is accepted', () => {
+    assert.deepEqual(problemsOf(withBundle({ resource: 'courses/rust/*', cookiePath: '/courses/' })), []);
+    assert.deepEqual(problemsOf(withBundle({ resource: 'courses/rust/*', cookiePath: '/courses/rust/' })), []);
+    assert.deepEqual(problemsOf(withBundle({ resource: 'tenants/{tenant}/*', cookiePath: '/tenants/' })), []);
+  });
+
+  test('regression: a ";" cannot smuggle cookie attributes (it used to load, then fail every request with a 500)', () => {
+    const problems = problemsOf(withBundle({ resource: 'x/*', cookiePath: '/x/;Domain=evil.example' }));
+    assert.ok(problems.some((problem) => problem.includes('cookiePath')), problems.join('\n'));
+  });
+
+  test('a path the resource does not live under is refused: the cookies would never be sent', () => {
+    const problems = problemsOf(withBundle({ resource: 'courses/rust/*', cookiePath: '/videos/' }));
+    assert.match(problems.join('\n'), /not a prefix of the resource path "\/courses\/rust\/"/);
+  });
+
+  test('a path deeper than the fixed part of a per-claim resource is refused', () => {
+    const problems = problemsOf(withBundle({ resource: 'tenants/{tenant}/*', cookiePath: '/tenants/acme/' }));
+    assert.equal(problems.length, 1);
+  });
+});

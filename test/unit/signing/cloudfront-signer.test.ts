@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
-import { createCloudFrontSigner, encodeKeyPath } from '../../../src/signing/cloudfront-signer.js';
+import { encodeKeyPath } from '../../../src/keys/key-path.js';
+import { createCloudFrontSigner } from '../../../src/signing/cloudfront-signer.js';
 import { cannedPolicyOf, fromCloudFrontBase64, verifyCloudFrontSignature } from '../../helpers/cloudfront.js';
 import { cloudfrontKeyPair } from '../../helpers/config.js';
 
