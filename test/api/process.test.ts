@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
+const tsx = ['--import', 'tsx'];
+// A clean environment: the test runner's own variables (S3_ENDPOINT in CI) must not leak in.
+const baseEnv = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  DOTENV_CONFIG_PATH: '/dev/null', // a developer's .env must not change what these tests see
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
+describe('the broker as a process, on its embedded defaults', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'broker-process-'));
+  const server = spawn(process.execPath, [...tsx, 'src/server.ts'], { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' } });
+  let stderr = '';
+  server.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const origin = await new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    server.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/u.exec(stdout);
+      if (match?.[1]) resolve(match[1]);
+    });
+    server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+    setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 20_000).unref();
+  });
+  after(async () => {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('starts with a loud development banner listing its defaults', () => {
+    assert.match(stderr, /ACCESS BROKER IN DEVELOPMENT MODE/);
+    assert.match(stderr, /development secret in DATA_DIR/);
+  });
+
+  test('npm run dev-token prints a token on stdout that the running broker accepts', async () => {
+    const { stdout } = await run(process.execPath, [...tsx, 'src/cli/dev-token.ts', '--sub', 'alice', '--role', 'editor', '--claim', 'plan=pro'], { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir } });
+    const tokenText = stdout.trim();
+    assert.match(tokenText, /^[\w-]+\.[\w-]+\.[\w-]+$/u, 'stdout holds only the token');
+    const claims = JSON.parse(Buffer.from(tokenText.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+    assert.deepEqual({ sub: claims.sub, roles: claims.roles, plan: claims.plan }, { sub: 'alice', roles: ['editor'], plan: 'pro' });
+    const response = await fetch(`${origin}/v1/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenText}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ contentType: 'image/png', contentLength: 10 }),
+    });
+    assert.equal(response.status, 201);
+    assert.match(((await response.json()) as { key: string }).key, /^uploads\/alice\//u);
+  });
+
+  test('serves health, readiness and docs', async () => {
+    for (const path of ['/healthz', '/readyz', '/docs/json']) assert.equal((await fetch(`${origin}${path}`)).status, 200, path);
+  });
+});
+
+describe('the broker in production on development defaults', () => {
+  test('refuses to start and names every problem', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'broker-production-'));
+    try {
+      const failure = await run(process.execPath, [...tsx, 'src/server.ts'], { cwd: root, env: { ...baseEnv, NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0' } }).then(
+        () => assert.fail('the server started'),
+        (error: { code?: number; stderr?: string }) => error,
+      );
+      assert.equal(failure.code, 1);
+      assert.match(failure.stderr ?? '', /configuration is not valid \(3 problems\)/);
+      for (const name of ['JWKS_URL', 'S3_BUCKET', 'POLICY_FILE']) assert.match(failure.stderr ?? '', new RegExp(name));
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
