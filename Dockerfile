@@ -2,6 +2,8 @@
 # Build stage: compile TypeScript, then drop dev dependencies. Both stages use
 # the same base so better-sqlite3's native module matches the runtime.
 FROM node:20-bookworm-slim AS build
+# better-sqlite3 downloads a prebuilt binary; the toolchain is its fallback when none matches.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
