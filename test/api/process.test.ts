@@ -60,6 +60,26 @@ describe('the broker as a process, on its embedded defaults', async () => {
     assert.match(((await response.json()) as { key: string }).key, /^uploads\/alice\//u);
   });
 
+  test('npm run entitlements grants and revokes while the broker runs', async () => {
+    const cli = (...args: string[]) => run(process.execPath, [...tsx, 'src/cli/entitlements.ts', ...args], { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir } });
+    const { stdout: tokenText } = await run(process.execPath, [...tsx, 'src/cli/dev-token.ts', '--sub', 'carol'], { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir } });
+    const download = async () => {
+      const response = await fetch(`${origin}/v1/downloads`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokenText.trim()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ keys: ['courses/rust/01.mp4'] }),
+      });
+      return ((await response.json()) as { results: { url?: string; error?: { code: string } }[] }).results[0];
+    };
+    assert.equal((await download())?.error?.code, 'BROKER_FORBIDDEN');
+    const { stdout } = await cli('grant', '--sub', 'carol', '--resource', 'courses/rust/*', '--by', 'shop', '--reason', 'order 42');
+    const { id } = JSON.parse(stdout) as { id: string };
+    assert.ok((await download())?.url, 'the new entitlement grants the download');
+    await cli('revoke', id);
+    assert.equal((await download())?.error?.code, 'BROKER_FORBIDDEN');
+    await assert.rejects(cli('grant', '--sub', 'carol', '--resource', 'x/*'), /--by and --reason are required/);
+  });
+
   test('serves health, readiness and docs', async () => {
     for (const path of ['/healthz', '/readyz', '/docs/json']) assert.equal((await fetch(`${origin}${path}`)).status, 200, path);
   });
