@@ -114,7 +114,7 @@ const token = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3_6
 async function startApp(config: Config): Promise<{ app: FastifyInstance; origin: string }> {
   const app = await buildApp({ config, store: await openSqliteStore(':memory:'), logger: false });
   // Same token verification as the grant routes, nothing else: the baseline.
-  app.post('/bench/noop', { onRequest: app.authenticate }, async () => ({ ok: true }));
+  app.post('/bench/noop', { onRequest: (request) => app.authenticate(request) }, async () => ({ ok: true }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return { app, origin: `http://127.0.0.1:${port}` };

@@ -106,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(operationRoutes, { store, s3 });
   // Everything registered in this context needs a verified token; nothing outside it does.
   await app.register(async (authenticated) => {
-    authenticated.addHook('onRequest', authenticated.authenticate);
+    authenticated.addHook('onRequest', (request) => authenticated.authenticate(request));
     // A grant is a bearer credential: no shared cache or browser history may keep it.
     authenticated.addHook('onSend', async (_request, reply) => {
       reply.header('cache-control', 'no-store');

@@ -31,6 +31,9 @@ const DETAILS: Record<string, string> = {
   FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'token is not trusted',
 };
 
+const headerOf = (token: TokenOrHeader): { kid?: unknown; alg?: unknown } =>
+  ('header' in token ? token.header : token) as { kid?: unknown; alg?: unknown };
+
 function jwtOptions(config: Config, log: FastifyBaseLogger): FastifyJWTOptions {
   const { verification, issuer, audience, clockToleranceSeconds } = config.jwt;
   // Algorithms are pinned by the kind of key, never taken from the token header:
@@ -42,7 +45,7 @@ function jwtOptions(config: Config, log: FastifyBaseLogger): FastifyJWTOptions {
       ? verification.secret
       : verification.kind === 'public-key'
         ? { public: verification.publicKey }
-        : { public: async (_request: FastifyRequest, token: TokenOrHeader) => (jwks as NonNullable<typeof jwks>).keyFor('header' in token ? token.header : token) };
+        : { public: async (_request: FastifyRequest, token: TokenOrHeader) => (jwks as NonNullable<typeof jwks>).keyFor(headerOf(token)) };
   return {
     secret,
     decode: { complete: true },

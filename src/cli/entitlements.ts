@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseEnv } from '../config/load.js';
 import { compilePattern } from '../policy/patterns.js';
-import type { Action } from '../policy/schema.js';
 import { openSqliteStore } from '../store/sqlite-store.js';
 
 const usage = `usage:
@@ -51,7 +50,7 @@ try {
     if (!values.by || !values.reason) fail('entitlements: --by and --reason are required: every entitlement says who granted it and why');
     const actions = (values.action ?? ['read']).map((action) => {
       if (action !== 'read' && action !== 'write') fail(`entitlements: --action "${action}" must be read or write`);
-      return action as Action;
+      return action;
     });
     for (const pattern of values.resource ?? []) {
       try {

@@ -16,7 +16,7 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: s
 export const DEVELOPMENT_S3 = { endpoint: 'http://localhost:4566', bucket: 'access-broker-dev', region: 'us-east-1' } as const;
 
 const example = (name: EnvName): string => {
-  const [value] = (EnvSchema.properties[name] as { examples?: unknown[] }).examples ?? [];
+  const [value] = (EnvSchema.properties[name] as { examples?: (string | number | boolean)[] }).examples ?? [];
   return value === undefined ? '' : `; for example ${name}=${String(value)}`;
 };
 

@@ -1,6 +1,6 @@
 import { encodeKeyPath } from '../keys/key-path.js';
 import { compilePattern, type CompiledPattern } from './patterns.js';
-import type { Action, Bundle, Limits, Match, PolicyDocument } from './schema.js';
+import type { Action, Limits, Match, PolicyDocument } from './schema.js';
 
 export interface CompiledRule {
   readonly id: string;
@@ -26,7 +26,7 @@ export interface Policy {
 export function compilePolicy(document: PolicyDocument): Policy {
   const problems: string[] = [];
   const bundles = new Map<string, CompiledBundle>();
-  for (const [id, bundle] of Object.entries(document.bundles ?? {}) as [string, Bundle][]) {
+  for (const [id, bundle] of Object.entries(document.bundles ?? {})) {
     if (!/^[a-z0-9][a-z0-9._-]{0,63}$/u.test(id)) problems.push(`bundle id "${id}" must match ^[a-z0-9][a-z0-9._-]{0,63}$`);
     try {
       const resource = compilePattern(bundle.resource);

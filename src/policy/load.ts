@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
 import { parse } from 'yaml';
 import { compilePolicy, PolicyError, type Policy } from './compile.js';
-import { PolicyDocumentSchema, type PolicyDocument } from './schema.js';
+import { PolicyDocumentSchema } from './schema.js';
 
 export function parsePolicy(text: string, origin: string): Policy {
   let raw: unknown;
@@ -21,7 +21,7 @@ export function validatePolicyDocument(raw: unknown, origin: string): Policy {
     );
     throw new PolicyError(problems);
   }
-  return compilePolicy(raw as PolicyDocument);
+  return compilePolicy(raw);
 }
 
 export async function loadPolicyFile(path: string): Promise<Policy> {

@@ -45,7 +45,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
       const ttl = request.query.ttlSeconds === undefined ? undefined : Math.min(Number(request.query.ttlSeconds), SIGV4_MAX_TTL_SECONDS);
       const grant = await app.grants.bundleCookies(request.principal, request.params.bundleId, ttl, request.log);
       const options = { ...cookieOptions(config, grant.cookiePath), expires: grant.expiresAt };
-      for (const [name, value] of Object.entries(grant.cookies)) reply.setCookie(name, value, options);
+      for (const [name, value] of Object.entries<string | undefined>(grant.cookies)) if (value !== undefined) reply.setCookie(name, value, options);
       return { bundleId: grant.bundleId, resource: grant.resource, expiresAt: grant.expiresAt.toISOString(), cookies: Object.keys(grant.cookies) };
     },
   );

@@ -2,12 +2,13 @@ import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import type { CloudFrontConfig } from '../config/config.js';
 import { encodeKeyPath } from '../keys/key-path.js';
 
-export interface SignedCookies {
+// A type alias, not an interface, so it is usable as a record of cookie names to values.
+export type SignedCookies = {
   readonly 'CloudFront-Policy': string;
   readonly 'CloudFront-Signature': string;
   readonly 'CloudFront-Key-Pair-Id': string;
   readonly 'CloudFront-Hash-Algorithm'?: string;
-}
+};
 
 export interface CloudFrontSigner {
   readonly domain: string;

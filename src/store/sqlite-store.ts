@@ -72,7 +72,7 @@ export async function openSqliteStore(filename: string): Promise<EntitlementStor
   const { error } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();
-    throw error instanceof Error ? error : new Error(String(error));
+    throw error instanceof Error ? error : new Error('migrating the entitlement store failed', { cause: error });
   }
 
   return {

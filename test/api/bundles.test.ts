@@ -67,7 +67,7 @@ describe('POST /v1/bundles/{bundleId}/cookies', async () => {
     }
     const [policyCookie, signatureCookie, keyPairCookie] = cookies;
     const document = fromCloudFrontBase64(policyCookie!.value).toString();
-    assert.deepEqual(JSON.parse(document).Statement[0], {
+    assert.deepEqual((JSON.parse(document) as { Statement: unknown[] }).Statement[0], {
       Resource: 'https://d111111abcdef8.cloudfront.net/public/demo/*',
       Condition: { DateLessThan: { 'AWS:EpochTime': now.getTime() / 1000 + 900 } },
     });

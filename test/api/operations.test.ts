@@ -131,13 +131,13 @@ describe('logs', async () => {
     const log = lines();
     assert.ok(log.includes('grant allowed'), 'decisions are logged');
     const secrets = [secretToken, 'expired.garbage.token', 'abcdef-secret-cookie'];
-    const upload = responses[0]!.json<{ url: string }>();
+    const upload = responses[0].json<{ url: string }>();
     secrets.push(new URL(upload.url).searchParams.get('X-Amz-Signature') ?? 'missing');
-    const form = responses[1]!.json<{ fields: Record<string, string> }>();
+    const form = responses[1].json<{ fields: Record<string, string> }>();
     secrets.push(form.fields['X-Amz-Signature'] ?? 'missing', form.fields.Policy ?? 'missing');
-    const download = responses[2]!.json<{ results: { url: string }[] }>();
+    const download = responses[2].json<{ results: { url: string }[] }>();
     secrets.push(new URL(download.results[0]!.url).searchParams.get('Signature') ?? 'missing');
-    for (const cookie of [responses[3]!.headers['set-cookie'] ?? []].flat()) secrets.push(cookie.split(';')[0]!.split('=')[1]!);
+    for (const cookie of [responses[3].headers['set-cookie'] ?? []].flat()) secrets.push(cookie.split(';')[0]!.split('=')[1]!);
     for (const secret of secrets) assert.ok(!log.includes(secret), `a secret reached the logs: ${secret.slice(0, 12)}…`);
   });
 });
