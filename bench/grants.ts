@@ -133,6 +133,8 @@ interface Scenario {
   readonly target: 'cloudfront' | 's3';
   readonly path: string;
   readonly body: unknown;
+  /** A fresh body per request (new keys), so no signature can be reused. */
+  readonly bodyFor?: (n: number) => unknown;
   readonly expectStatus: number;
   /** Returns why the first response is not a real grant, or undefined when it is. */
   readonly check: (response: Preflight) => string | undefined;
@@ -187,7 +189,7 @@ const scenarios: readonly Scenario[] = [
         : `not a POST form grant: ${JSON.stringify(body).slice(0, 200)}`,
   },
   {
-    name: 'download 1 key CloudFront',
+    name: 'download 1 key CloudFront, same key',
     target: 'cloudfront',
     path: '/v1/downloads',
     body: { keys: downloadKeys(1) },
@@ -195,10 +197,20 @@ const scenarios: readonly Scenario[] = [
     check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
   },
   {
-    name: 'download 10 keys CloudFront',
+    name: 'download 1 key CloudFront, new key',
+    target: 'cloudfront',
+    path: '/v1/downloads',
+    body: { keys: downloadKeys(1) },
+    bodyFor: (n) => ({ keys: [`public/bench/new-${n}.png`] }),
+    expectStatus: 200,
+    check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
+  },
+  {
+    name: 'download 10 keys CloudFront, new keys',
     target: 'cloudfront',
     path: '/v1/downloads',
     body: { keys: downloadKeys(10) },
+    bodyFor: (n) => ({ keys: Array.from({ length: 10 }, (_, i) => `public/bench/new-${n}-${i}.png`) }),
     expectStatus: 200,
     check: checkDownloads(10, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
   },
@@ -231,13 +243,14 @@ interface Request {
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly body: string | undefined;
+  readonly bodyFor?: ((n: number) => unknown) | undefined;
 }
 
 function requestFor(scenario: Scenario, origin: string): Request {
   const body = scenario.body === undefined ? undefined : JSON.stringify(scenario.body);
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  return { url: `${origin}${scenario.path}`, headers, body };
+  return { url: `${origin}${scenario.path}`, headers, body, bodyFor: scenario.bodyFor };
 }
 
 async function preflight(scenario: Scenario, request: Request): Promise<string | undefined> {
@@ -264,8 +277,20 @@ interface Measured {
 const percentile = (sorted: Float64Array, p: number): number =>
   sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN);
 
+let requestCounter = 0;
+
 async function cannon(request: Request, seconds: number, onLatency?: (ms: number) => void): Promise<autocannon.Result> {
+  const { bodyFor } = request;
   return autocannon({
+    ...(bodyFor === undefined
+      ? {}
+      : {
+          requests: [
+            {
+              setupRequest: (next: autocannon.Request) => ({ ...next, body: JSON.stringify(bodyFor((requestCounter += 1))) }),
+            },
+          ],
+        }),
     url: request.url,
     method: 'POST',
     headers: request.headers,
@@ -348,7 +373,9 @@ async function microBenchmarks(): Promise<Micro[]> {
     await run('s3.presignPut', () => s3.presignPut({ key, contentType: 'image/png', contentLength: 1024, signingDate: new Date(), expiresInSeconds: 900 }));
     await run('s3.presignPost', () => s3.presignPost({ key, contentType: 'image/png', maxBytes: 1024, expiresInSeconds: 900 }));
     await run('s3.presignGet', () => s3.presignGet({ key: 'public/bench/file-0.png', signingDate: new Date(), expiresInSeconds: 900 }));
-    await run('cloudfront.signUrl', () => cloudfront.signUrl('public/bench/file-0.png', expiresAt()));
+    let fresh = 0;
+    await run('cloudfront.signUrl, new key', () => cloudfront.signUrl(`public/bench/micro-${(fresh += 1)}.png`, expiresAt()));
+    await run('cloudfront.signUrl, same key (reused)', () => cloudfront.signUrl('public/bench/file-0.png', expiresAt()));
     await run('cloudfront.signCookies', () => cloudfront.signCookies(`https://${CLOUDFRONT_DOMAIN}/public/demo/*`, expiresAt()));
     await run('store.liveFor (SQLite :memory:)', () => store.liveFor('bench', new Date()));
     await run('policy decide (read, 1 key)', () =>

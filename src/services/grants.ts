@@ -9,7 +9,7 @@ import type { Entitlement } from '../policy/entitlement.js';
 import { resolvePattern } from '../policy/patterns.js';
 import { uploadPrefixes } from '../policy/upload-prefixes.js';
 import { encodeKeyPath } from '../keys/key-path.js';
-import type { CloudFrontSigner, SignedCookies } from '../signing/cloudfront-signer.js';
+import { shareableExpiry, type CloudFrontSigner, type SignedCookies } from '../signing/cloudfront-signer.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { EntitlementStore } from '../store/entitlement-store.js';
 
@@ -90,7 +90,7 @@ export class GrantService {
         results.push({ key, error: { code: decision.code, detail: decision.reason } });
         continue;
       }
-      const expiresAt = this.deps.cloudfront ? addSeconds(now, decision.ttlSeconds) : await this.expiry(now, decision.ttlSeconds);
+      const expiresAt = this.deps.cloudfront ? shareableExpiry(now, decision.ttlSeconds) : await this.expiry(now, decision.ttlSeconds);
       const url = this.deps.cloudfront
         ? this.deps.cloudfront.signUrl(key, expiresAt)
         : await this.deps.s3.presignGet({ key, signingDate: now, expiresInSeconds: secondsBetween(now, expiresAt) });
@@ -109,7 +109,7 @@ export class GrantService {
     logDecision(log, 'bundle', bundleId, decision);
     if (!decision.allow) throw new BrokerError(decision.code, decision.reason);
     const resource = `https://${cloudfront.domain}/${scope.path}`;
-    const expiresAt = addSeconds(now, decision.ttlSeconds);
+    const expiresAt = shareableExpiry(now, decision.ttlSeconds);
     return { bundleId, resource, expiresAt, cookiePath: scope.cookiePath, cookies: cloudfront.signCookies(resource, expiresAt) };
   }
 

@@ -24,12 +24,38 @@ const urlSafeBase64 = (base64: string): string => base64.replace(/[+=/]/gu, (cha
 // Floored, never rounded up: a grant must not last longer than its cap.
 export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
+/** About 6 MB of policies and signatures at most. */
+const SIGNATURE_CACHE_ENTRIES = 10_000;
+
+/**
+ * The end of a CloudFront grant, moved earlier to a window boundary (a tenth of
+ * the lifetime, at most a minute) so that grants of the same object in the same
+ * window share one policy and so one signature. Never later than asked.
+ */
+export function shareableExpiry(now: Date, ttlSeconds: number): Date {
+  const end = epochSeconds(now) + ttlSeconds;
+  const window = Math.min(60, Math.max(1, Math.floor(ttlSeconds / 10)));
+  return new Date(Math.floor(end / window) * window * 1000);
+}
+
 export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSigner {
   // Parsed once: parsing the PEM on every call costs more than the signature.
   const privateKey: KeyObject = createPrivateKey(config.privateKey);
   const digest = config.hashAlgorithm === 'SHA256' ? 'RSA-SHA256' : 'RSA-SHA1';
   const origin = `https://${config.domain}`;
-  const sign = (policy: string): string => urlSafeBase64(createSign(digest).update(policy).sign(privateKey, 'base64'));
+  // PKCS#1 v1.5 signatures are deterministic: an identical policy (same resource, same
+  // expiry second) always gets the same signature, so recent ones are reused instead of
+  // paying an RSA operation again. With shareableExpiry() every grant of one object or
+  // bundle in the same window has an identical policy. Oldest entries are dropped first.
+  const signatures = new Map<string, string>();
+  const sign = (policy: string): string => {
+    const cached = signatures.get(policy);
+    if (cached !== undefined) return cached;
+    const signature = urlSafeBase64(createSign(digest).update(policy).sign(privateKey, 'base64'));
+    signatures.set(policy, signature);
+    if (signatures.size > SIGNATURE_CACHE_ENTRIES) signatures.delete(signatures.keys().next().value as string);
+    return signature;
+  };
 
   return {
     domain: config.domain,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import { encodeKeyPath } from '../../../src/keys/key-path.js';
-import { createCloudFrontSigner } from '../../../src/signing/cloudfront-signer.js';
+import { createCloudFrontSigner, shareableExpiry } from '../../../src/signing/cloudfront-signer.js';
 import { cannedPolicyOf, fromCloudFrontBase64, verifyCloudFrontSignature } from '../../helpers/cloudfront.js';
 import { cloudfrontKeyPair } from '../../helpers/config.js';
 
@@ -93,5 +93,46 @@ describe('signed cookies', () => {
     writeFileSync(join(dir, 'public.pem'), publicKey);
     const output = execFileSync('openssl', ['dgst', '-sha1', '-verify', join(dir, 'public.pem'), '-signature', join(dir, 'signature'), join(dir, 'policy')]).toString();
     assert.match(output, /Verified OK/);
+  });
+});
+
+describe('shareable expiry and signature reuse', () => {
+  const now = new Date('2026-06-01T12:00:07.450Z');
+  const at = (date: Date): number => date.getTime() / 1000;
+
+  for (const ttl of [1, 5, 9, 10, 45, 300, 900, 3600, 604_800]) {
+    test(`a ${ttl} s grant ends on a window boundary, never later and at most a tenth (or a minute) earlier`, () => {
+      const end = at(shareableExpiry(now, ttl));
+      const asked = Math.floor(at(now)) + ttl;
+      assert.ok(end <= asked, `${end} is later than ${asked}`);
+      assert.ok(asked - end < Math.min(60, Math.max(1, Math.floor(ttl / 10))), `${asked - end} s shorter`);
+      assert.ok(end > at(now), 'still in the future');
+      assert.equal(Number.isInteger(end), true);
+    });
+  }
+
+  test('grants of one object within the same window are identical, so one signature serves them', () => {
+    const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' });
+    const first = signer.signUrl('public/a.mp4', shareableExpiry(now, 900));
+    const later = signer.signUrl('public/a.mp4', shareableExpiry(new Date(now.getTime() + 20_000), 900));
+    assert.equal(later, first);
+    const canned = cannedPolicyOf(later);
+    assert.ok(verifyCloudFrontSignature(canned.policy, canned.signature, publicKey), 'a reused signature still verifies');
+  });
+
+  test('a reused signature is the one a fresh signer computes for the same policy', () => {
+    const warm = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' });
+    warm.signUrl('public/b.mp4', expiresAt);
+    const reused = warm.signUrl('public/b.mp4', expiresAt);
+    const cold = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' }).signUrl('public/b.mp4', expiresAt);
+    assert.equal(reused, cold);
+  });
+
+  test('another object or another expiry gets its own signature', () => {
+    const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' });
+    const signatureOf = (url: string) => new URL(url).searchParams.get('Signature');
+    const base = signatureOf(signer.signUrl('public/a.mp4', expiresAt));
+    assert.notEqual(signatureOf(signer.signUrl('public/b.mp4', expiresAt)), base);
+    assert.notEqual(signatureOf(signer.signUrl('public/a.mp4', new Date(expiresAt.getTime() + 1000))), base);
   });
 });
