@@ -98,7 +98,7 @@ const s3Config: S3Config = {
   bucket: BUCKET,
   endpoint: S3_ENDPOINT,
   forcePathStyle: true,
-  credentials: { accessKeyId: 'AKIABENCHMARKONLY000', secretAccessKey: 'bench-secret-access-key-never-sent-anywhere' },
+  credentials: { accessKeyId: 'bench-access-key-id', secretAccessKey: 'bench-secret-access-key-never-sent-anywhere' },
 };
 
 // The dev policy on fixed values; the store is passed in, so nothing is written.

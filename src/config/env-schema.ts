@@ -28,7 +28,7 @@ export const EnvSchema = Type.Object({
     Type.String({ pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\\d{1,5})?$', examples: ['d111111abcdef8.cloudfront.net'] }),
   ),
   CLOUDFRONT_KEY_PAIR_ID: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{8,64}$', examples: ['K2JCJMDEHXQW5F'] })),
-  CLOUDFRONT_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN', examples: ['"-----BEGIN PRIVATE KEY-----\\n..."'] })),
+  CLOUDFRONT_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN', examples: ['"<the PEM text of the key>"'] })),
   CLOUDFRONT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/run/secrets/cloudfront.pem'] })),
   CLOUDFRONT_HASH_ALGORITHM: Type.Optional(Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256')], { examples: ['SHA256'] })),
 

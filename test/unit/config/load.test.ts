@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -379,7 +379,7 @@ describe('loadConfig: CloudFront', () => {
     assert.ok(config.cloudfront);
     assert.equal(config.cloudfront.domain, 'd111111abcdef8.cloudfront.net');
     assert.match(config.cloudfront.keyPairId, /^KDEV[0-9A-F]{12}$/);
-    assert.match(config.cloudfront.privateKey, /-----BEGIN PRIVATE KEY-----/);
+    assert.equal(createPrivateKey(config.cloudfront.privateKey).asymmetricKeyType, 'rsa');
     assert.equal(config.cloudfront.hashAlgorithm, 'SHA1');
     findError(config.developmentDefaults, new RegExp(`^CloudFront: development key pair ${config.cloudfront.keyPairId}`));
   });

@@ -5,7 +5,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../../../src/config/config.js';
 import { createS3Client, createS3Signer } from '../../../src/signing/s3-signer.js';
 
-const credentials = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+// Made-up credentials: presigning is offline, and the test compares two signers on the same inputs.
+const credentials = { accessKeyId: 'test-access-key-id', secretAccessKey: 'test-secret-access-key' };
 const configs: [string, S3Config][] = [
   ['LocalStack, path style', { region: 'us-east-1', bucket: 'access-broker-dev', endpoint: 'http://localhost:4566', forcePathStyle: true, credentials }],
   ['AWS, virtual-hosted', { region: 'eu-west-1', bucket: 'my-uploads', endpoint: undefined, forcePathStyle: false, credentials }],
