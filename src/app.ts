@@ -79,6 +79,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const store = options.store ?? (await openSqliteStore(join(config.dataDir, 'entitlements.sqlite')));
   const s3 = options.s3Signer ?? createS3Signer(config.s3);
   const cloudfront = config.cloudfront ? createCloudFrontSigner(config.cloudfront) : undefined;
+  app.addHook('onReady', async () => {
+    // Not fatal: credentials may appear later (a role being attached); /readyz reports it, and the first grant retries.
+    await s3.prepare().catch((error: unknown) => app.log.warn({ err: error }, 'S3 presigning could not be prepared at start-up'));
+  });
   app.addHook('onClose', async () => {
     s3.close();
     await store.close();

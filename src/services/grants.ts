@@ -56,7 +56,7 @@ export class GrantService {
       target: { kind: 'key', key },
       contentType: request.contentType,
       contentLength: request.contentLength,
-      ...(request.ttlSeconds === undefined ? {} : { ttlSeconds: request.ttlSeconds }),
+      ttlSeconds: request.ttlSeconds,
     });
     const { key, decision } = request.key === undefined
       ? this.generatedKey(principal, request, entitlements, now, ask)
@@ -64,7 +64,7 @@ export class GrantService {
     logDecision(log, 'upload', key, decision);
     if (!decision.allow) throw new BrokerError(decision.code, decision.reason);
 
-    const expiresAt = await this.expiry(now, decision.ttlSeconds);
+    const expiresAt = s3Expiry(now, decision.ttlSeconds, await this.credentialsDeadline());
     const expiresInSeconds = secondsBetween(now, expiresAt);
     if (request.method === 'POST') {
       const form = await this.deps.s3.presignPost({ key, contentType: request.contentType, maxBytes: request.contentLength, expiresInSeconds });
@@ -78,19 +78,22 @@ export class GrantService {
     const now = this.clock();
     const entitlements = await this.deps.store.liveFor(principal.sub, now);
     const results: DownloadResult[] = [];
+    let deadline: Promise<Date | undefined> | undefined; // asked once per request, and only if an S3 grant is made
     for (const key of keys) {
       const check = checkObjectKey(key);
       if (!check.ok) {
         results.push({ key, error: { code: 'BROKER_INVALID_KEY', detail: check.reason } });
         continue;
       }
-      const decision = this.decide(principal, { action: 'read', target: { kind: 'key', key }, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) }, entitlements, now);
+      const decision = this.decide(principal, { action: 'read', target: { kind: 'key', key }, ttlSeconds }, entitlements, now);
       logDecision(log, 'download', key, decision);
       if (!decision.allow) {
         results.push({ key, error: { code: decision.code, detail: decision.reason } });
         continue;
       }
-      const expiresAt = this.deps.cloudfront ? shareableExpiry(now, decision.ttlSeconds) : await this.expiry(now, decision.ttlSeconds);
+      const expiresAt = this.deps.cloudfront
+        ? shareableExpiry(now, decision.ttlSeconds)
+        : s3Expiry(now, decision.ttlSeconds, await (deadline ??= this.credentialsDeadline()));
       const url = this.deps.cloudfront
         ? this.deps.cloudfront.signUrl(key, expiresAt)
         : await this.deps.s3.presignGet({ key, signingDate: now, expiresInSeconds: secondsBetween(now, expiresAt) });
@@ -105,7 +108,7 @@ export class GrantService {
     if (!cloudfront) throw new BrokerError('BROKER_CDN_NOT_CONFIGURED', 'bundle cookies need CLOUDFRONT_DOMAIN and a CloudFront key pair');
     const now = this.clock();
     const entitlements = await this.deps.store.liveFor(principal.sub, now);
-    const decision = this.decide(principal, { action: 'read', target: { kind: 'bundle', bundleId }, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) }, entitlements, now);
+    const decision = this.decide(principal, { action: 'read', target: { kind: 'bundle', bundleId }, ttlSeconds }, entitlements, now);
     logDecision(log, 'bundle', bundleId, decision);
     if (!decision.allow) throw new BrokerError(decision.code, decision.reason);
     const resource = `https://${cloudfront.domain}/${scope.path}`;
@@ -164,19 +167,23 @@ export class GrantService {
     throw new BrokerError('BROKER_INVALID_KEY', 'no valid key can be generated under your upload prefixes; shorten the filename');
   }
 
-  /** A grant never outlives the credentials that sign it (role sessions expire). */
-  private async expiry(now: Date, ttlSeconds: number): Promise<Date> {
-    let credentialsExpireAt: Date | undefined;
+  /** When the S3 signing credentials expire (role sessions), or undefined for long-lived keys. */
+  private async credentialsDeadline(): Promise<Date | undefined> {
     try {
-      credentialsExpireAt = await this.deps.s3.credentialsExpireAt();
+      return await this.deps.s3.credentialsExpireAt();
     } catch {
       throw new BrokerError('BROKER_SIGNING_UNAVAILABLE', 'S3 signing credentials could not be loaded');
     }
-    const wanted = addSeconds(now, ttlSeconds);
-    if (!credentialsExpireAt || credentialsExpireAt >= wanted) return wanted;
-    if (secondsBetween(now, credentialsExpireAt) < 1) throw new BrokerError('BROKER_SIGNING_UNAVAILABLE', 'S3 signing credentials have expired');
-    return new Date(now.getTime() + secondsBetween(now, credentialsExpireAt) * 1000);
   }
+}
+
+/** An S3 grant never outlives the credentials that sign it. */
+function s3Expiry(now: Date, ttlSeconds: number, credentialsExpireAt: Date | undefined): Date {
+  const wanted = addSeconds(now, ttlSeconds);
+  if (!credentialsExpireAt || credentialsExpireAt >= wanted) return wanted;
+  const left = secondsBetween(now, credentialsExpireAt);
+  if (left < 1) throw new BrokerError('BROKER_SIGNING_UNAVAILABLE', 'S3 signing credentials have expired');
+  return addSeconds(now, left);
 }
 
 function validKey(key: string): string {

@@ -18,7 +18,10 @@ export interface PresignTemplate {
 
 const PROBE_KEY = 'probe';
 
-/** S3's encoding of a key in the path: each segment RFC 3986-escaped, `/` kept. */
+/**
+ * S3's encoding of a key in the path: each segment RFC 3986-escaped (`!'()*` too), `/` kept,
+ * exactly as the SDK serialises it. Not keys/key-path.ts, whose encoding matches CloudFront's signer.
+ */
 export const encodeKeyForPath = (key: string): string => key.split('/').map(extendedEncodeURIComponent).join('/');
 
 export async function createPresignTemplate(client: S3Client, bucket: string): Promise<PresignTemplate> {

@@ -21,6 +21,8 @@ export interface S3Signer {
   presignGet(input: { key: string; signingDate: Date; expiresInSeconds: number }): Promise<string>;
   /** When the signing credentials expire (role sessions), or undefined for long-lived keys. */
   credentialsExpireAt(): Promise<Date | undefined>;
+  /** Does the start-up work (resolving the endpoint and signing scope) before the first grant needs it. */
+  prepare(): Promise<void>;
   close(): void;
 }
 
@@ -71,6 +73,9 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
     },
     async presignGet({ key, signingDate, expiresInSeconds }) {
       return (await presigner()).presign({ method: 'GET', key, headers: {}, signingDate, expiresInSeconds });
+    },
+    async prepare() {
+      await presigner();
     },
     async credentialsExpireAt() {
       const credentials = await client.config.credentials();
