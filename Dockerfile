@@ -1,17 +1,18 @@
 # syntax=docker/dockerfile:1
 # Build stage: compile TypeScript, then drop dev dependencies. Both stages use
 # the same base so better-sqlite3's native module matches the runtime.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 # better-sqlite3 downloads a prebuilt binary; the toolchain is its fallback when none matches.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Scripts off so `prepare` (the build) waits for the sources; better-sqlite3 is the one native module.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
