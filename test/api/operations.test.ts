@@ -148,13 +148,3 @@ describe('openapi.yaml', () => {
     assert.equal(committed, await openApiYaml(), 'openapi.yaml is stale: run `npm run openapi` and commit it');
   });
 });
-
-describe('the error catalogue', () => {
-  test('every code is documented in the README', async () => {
-    const { errorCatalogue } = await import('../../src/errors/catalogue.js');
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-    for (const [code, { status }] of Object.entries(errorCatalogue)) {
-      assert.match(readme, new RegExp(`\\| \`${code}\` \\| ${status} \\|`), `${code} (${status}) is missing from README's error table`);
-    }
-  });
-});
