@@ -173,7 +173,11 @@ const scenarios: readonly Scenario[] = [
     body: uploadBody,
     expectStatus: 201,
     check: ({ body }) =>
-      isRecord(body) && body.method === 'PUT' && typeof body.url === 'string' && body.url.startsWith(`${S3_ENDPOINT}/${BUCKET}/uploads/bench/`) && isRecord(body.headers)
+      isRecord(body) &&
+      body.method === 'PUT' &&
+      typeof body.url === 'string' &&
+      body.url.startsWith(`${S3_ENDPOINT}/${BUCKET}/uploads/bench/`) &&
+      isRecord(body.headers)
         ? undefined
         : `not a PUT grant under uploads/bench/: ${JSON.stringify(body).slice(0, 200)}`,
   },
@@ -254,9 +258,14 @@ function requestFor(scenario: Scenario, origin: string): Request {
 }
 
 async function preflight(scenario: Scenario, request: Request): Promise<string | undefined> {
-  const response = await fetch(request.url, { method: 'POST', headers: request.headers, ...(request.body === undefined ? {} : { body: request.body }) });
+  const response = await fetch(request.url, {
+    method: 'POST',
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { body: request.body }),
+  });
   const text = await response.text();
-  if (response.status !== scenario.expectStatus) return `first response was ${response.status}, expected ${scenario.expectStatus}: ${text.slice(0, 300)}`;
+  if (response.status !== scenario.expectStatus)
+    return `first response was ${response.status}, expected ${scenario.expectStatus}: ${text.slice(0, 300)}`;
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -300,7 +309,10 @@ async function cannon(request: Request, seconds: number, onLatency?: (ms: number
     // autocannon's own histogram keeps whole milliseconds; this keeps each response's hrtime duration.
     ...(onLatency === undefined
       ? {}
-      : { setupClient: (client: autocannon.Client) => void client.on('response', (status, _bytes, ms) => (status >= 200 && status < 300 ? onLatency(ms) : undefined)) }),
+      : {
+          setupClient: (client: autocannon.Client) =>
+            void client.on('response', (status, _bytes, ms) => (status >= 200 && status < 300 ? onLatency(ms) : undefined)),
+        }),
   });
 }
 
@@ -329,7 +341,13 @@ async function measure(request: Request): Promise<Measured> {
     latencies[count++] = ms;
   });
   const sorted = latencies.subarray(0, count).sort();
-  return { rps: result.requests.mean, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: result.requests.total, problems: problemsOf(result) };
+  return {
+    rps: result.requests.mean,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    requests: result.requests.total,
+    problems: problemsOf(result),
+  };
 }
 
 // ---------------------------------------------------------------- micro-benchmarks
@@ -370,7 +388,9 @@ async function microBenchmarks(): Promise<Micro[]> {
       process.stderr.write(`  micro: ${name}\n`);
       results.push(await micro(name, op));
     };
-    await run('s3.presignPut', () => s3.presignPut({ key, contentType: 'image/png', contentLength: 1024, signingDate: new Date(), expiresInSeconds: 900 }));
+    await run('s3.presignPut', () =>
+      s3.presignPut({ key, contentType: 'image/png', contentLength: 1024, signingDate: new Date(), expiresInSeconds: 900 }),
+    );
     await run('s3.presignPost', () => s3.presignPost({ key, contentType: 'image/png', maxBytes: 1024, expiresInSeconds: 900 }));
     await run('s3.presignGet', () => s3.presignGet({ key: 'public/bench/file-0.png', signingDate: new Date(), expiresInSeconds: 900 }));
     let fresh = 0;
@@ -379,7 +399,14 @@ async function microBenchmarks(): Promise<Micro[]> {
     await run('cloudfront.signCookies', () => cloudfront.signCookies(`https://${CLOUDFRONT_DOMAIN}/public/demo/*`, expiresAt()));
     await run('store.liveFor (SQLite :memory:)', () => store.liveFor('bench', new Date()));
     await run('policy decide (read, 1 key)', () =>
-      decide({ principal, ask: { action: 'read', target: { kind: 'key', key: 'public/bench/file-0.png' } }, policy: baseConfig.policy, entitlements: [], now: new Date(), defaults: baseConfig.grants }),
+      decide({
+        principal,
+        ask: { action: 'read', target: { kind: 'key', key: 'public/bench/file-0.png' } },
+        policy: baseConfig.policy,
+        entitlements: [],
+        now: new Date(),
+        defaults: baseConfig.grants,
+      }),
     );
     return results;
   } finally {
@@ -393,7 +420,10 @@ async function microBenchmarks(): Promise<Micro[]> {
 function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
-    cells.map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -410,7 +440,7 @@ process.stdout.write(
     `autocannon ${connections} connections, ${warmupSeconds} s warm-up + ${durationSeconds} s measured per scenario, HTTP/1.1 keep-alive on 127.0.0.1`,
     'server and load generator share ONE process and event loop: absolute req/s is a lower bound, and ratios are compressed towards 1;',
     '"+µs/req" = 1/rps - 1/rps_noop is the extra single-thread time a grant costs over token verification (auth + JSON parse) alone.',
-    'latency p50/p99 from per-response hrtime (sub-ms), 2xx only; requests/s is autocannon\'s mean of per-second samples.',
+    "latency p50/p99 from per-response hrtime (sub-ms), 2xx only; requests/s is autocannon's mean of per-second samples.",
     'tokens HS256; development policy; S3 presigning is offline (endpoint 127.0.0.1:9 is never contacted); CloudFront key RSA-2048, SHA1.',
     '',
   ].join('\n'),
@@ -458,7 +488,9 @@ try {
   await s3Only.app.close();
 }
 
-process.stdout.write(`${table(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs noop', '+µs/req', 'requests'], rows, new Set([1, 2, 3, 4, 5, 6]))}\n`);
+process.stdout.write(
+  `${table(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'vs noop', '+µs/req', 'requests'], rows, new Set([1, 2, 3, 4, 5, 6]))}\n`,
+);
 
 if (microSeconds > 0) {
   const results = await microBenchmarks();

@@ -17,7 +17,9 @@ function banner(config: Config): string {
 
 const result = await loadConfig(process.env);
 if (!result.ok) {
-  process.stderr.write(`access-broker: configuration is not valid (${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}):\n`);
+  process.stderr.write(
+    `access-broker: configuration is not valid (${result.errors.length} problem${result.errors.length === 1 ? '' : 's'}):\n`,
+  );
   for (const error of result.errors) process.stderr.write(`  - ${error}\n`);
   process.exit(1);
 }

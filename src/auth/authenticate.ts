@@ -38,8 +38,15 @@ function jwtOptions(config: Config, log: FastifyBaseLogger): FastifyJWTOptions {
   const { verification, issuer, audience, clockToleranceSeconds } = config.jwt;
   // Algorithms are pinned by the kind of key, never taken from the token header:
   // accepting HS256 beside RS256 would let the public key be used as an HMAC secret.
-  const algorithms = verification.kind === 'secret' ? ['HS256'] : verification.kind === 'public-key' ? [verification.algorithm] : ['RS256', 'ES256'];
-  const jwks = verification.kind === 'jwks' ? createJwksKeys({ url: verification.url, onError: (error) => log.warn({ err: error }, 'fetching JWKS_URL failed; keeping the last good keys') }) : undefined;
+  const algorithms =
+    verification.kind === 'secret' ? ['HS256'] : verification.kind === 'public-key' ? [verification.algorithm] : ['RS256', 'ES256'];
+  const jwks =
+    verification.kind === 'jwks'
+      ? createJwksKeys({
+          url: verification.url,
+          onError: (error) => log.warn({ err: error }, 'fetching JWKS_URL failed; keeping the last good keys'),
+        })
+      : undefined;
   const secret: FastifyJWTOptions['secret'] =
     verification.kind === 'secret'
       ? verification.secret

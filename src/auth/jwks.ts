@@ -84,14 +84,15 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
     async keyFor(header) {
       const kid = typeof header.kid === 'string' ? header.kid : undefined;
       const alg = typeof header.alg === 'string' ? header.alg : '';
-      if (kid === undefined) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token header has no "kid"; a JWKS-verified token must name its key');
+      if (kid === undefined)
+        throw new BrokerError('BROKER_UNAUTHENTICATED', 'token header has no "kid"; a JWKS-verified token must name its key');
       const stale = current === undefined || now() - current.fetchedAt > maxAgeMs;
       let set = stale ? await refresh() : current;
       if (set && !set.keys.has(kid) && now() - lastMissRefresh >= cooldownMs) {
         lastMissRefresh = now();
         set = await refresh();
       }
-      if (!set) throw new BrokerError('BROKER_AUTH_UNAVAILABLE', 'the identity provider\'s keys (JWKS_URL) could not be fetched');
+      if (!set) throw new BrokerError('BROKER_AUTH_UNAVAILABLE', "the identity provider's keys (JWKS_URL) could not be fetched");
       const key = set.keys.get(kid);
       if (!key) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token is signed with a key the identity provider does not publish');
       if ((key.alg !== undefined && key.alg !== alg) || ALGORITHM_KEY_TYPES[alg] === undefined) {

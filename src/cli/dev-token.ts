@@ -30,7 +30,8 @@ if (!Number.isInteger(ttl) || ttl < 1) fail('dev-token: --ttl must be a whole nu
 const result = await loadConfig(process.env);
 if (!result.ok) fail(`dev-token: configuration is not valid:\n  - ${result.errors.join('\n  - ')}`);
 const { jwt } = result.config;
-if (jwt.verification.kind !== 'secret') fail('dev-token: the broker verifies tokens with a public key or JWKS here; mint tokens with your identity provider');
+if (jwt.verification.kind !== 'secret')
+  fail('dev-token: the broker verifies tokens with a public key or JWKS here; mint tokens with your identity provider');
 
 const claims: Record<string, unknown> = { sub: values.sub };
 if (values.scope) claims.scope = values.scope.join(' ');

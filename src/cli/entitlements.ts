@@ -60,7 +60,16 @@ try {
       }
     }
     const created = await store.create(
-      { subject: values.sub, bundleId: values.bundle ?? null, resources: values.resource ?? [], actions, notBefore: date('not-before', values['not-before']), expiresAt: date('expires', values.expires), grantedBy: values.by, reason: values.reason },
+      {
+        subject: values.sub,
+        bundleId: values.bundle ?? null,
+        resources: values.resource ?? [],
+        actions,
+        notBefore: date('not-before', values['not-before']),
+        expiresAt: date('expires', values.expires),
+        grantedBy: values.by,
+        reason: values.reason,
+      },
       now,
     );
     process.stdout.write(`${JSON.stringify(created)}\n`);

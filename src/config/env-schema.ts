@@ -11,9 +11,12 @@ export const EnvSchema = Type.Object({
   HOST: Type.Optional(Type.String({ minLength: 1, examples: ['0.0.0.0'] })),
   PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, examples: [8080] })),
   LOG_LEVEL: Type.Optional(
-    Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)), {
-      examples: ['info'],
-    }),
+    Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+      {
+        examples: ['info'],
+      },
+    ),
   ),
   TRUST_PROXY: Type.Optional(Type.Boolean({ examples: [true] })),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1, examples: ['./data'] })),
@@ -25,7 +28,10 @@ export const EnvSchema = Type.Object({
   S3_FORCE_PATH_STYLE: Type.Optional(Type.Boolean({ examples: [true] })),
 
   CLOUDFRONT_DOMAIN: Type.Optional(
-    Type.String({ pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\\d{1,5})?$', examples: ['d111111abcdef8.cloudfront.net'] }),
+    Type.String({
+      pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\\d{1,5})?$',
+      examples: ['d111111abcdef8.cloudfront.net'],
+    }),
   ),
   CLOUDFRONT_KEY_PAIR_ID: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{8,64}$', examples: ['K2JCJMDEHXQW5F'] })),
   CLOUDFRONT_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN', examples: ['"<the PEM text of the key>"'] })),
@@ -45,9 +51,7 @@ export const EnvSchema = Type.Object({
   UPLOAD_MAX_BYTES: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 3, examples: [104857600] })),
 
   COOKIE_DOMAIN: Type.Optional(Type.String({ pattern: '^\\.?[a-z0-9.-]+$', examples: ['.example.com'] })),
-  COOKIE_SAMESITE: Type.Optional(
-    Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { examples: ['lax'] }),
-  ),
+  COOKIE_SAMESITE: Type.Optional(Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { examples: ['lax'] })),
   COOKIE_SECURE: Type.Optional(Type.Boolean({ examples: [true] })),
   CORS_ORIGINS: Type.Optional(Type.String({ examples: ['https://app.example.com,https://admin.example.com'] })),
 });

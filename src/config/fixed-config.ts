@@ -19,7 +19,12 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
     policy: validatePolicyDocument(developmentPolicy, 'development policy'),
     s3: { ...DEVELOPMENT_S3, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
     cloudfront: undefined,
-    jwt: { verification: { kind: 'secret', secret: 'fixed-config-secret-never-serve-traffic' }, issuer: undefined, audience: undefined, clockToleranceSeconds: 5 },
+    jwt: {
+      verification: { kind: 'secret', secret: 'fixed-config-secret-never-serve-traffic' },
+      issuer: undefined,
+      audience: undefined,
+      clockToleranceSeconds: 5,
+    },
     grants: { defaultTtlSeconds: 900, maxTtlSeconds: 86_400, maxBytes: 5 * 1024 ** 3 },
     cookies: { domain: undefined, sameSite: 'lax', secure: true },
     corsOrigins: [],

@@ -45,9 +45,20 @@ async function readKeyFile(name: EnvName, path: string, errors: string[]): Promi
   }
 }
 
-async function jwtVerification(env: Env, mode: Mode, dev: () => Promise<DevelopmentSecrets>, errors: string[], defaults: string[]): Promise<JwtVerification | undefined> {
-  const publicKeyText = env.JWT_PUBLIC_KEY ?? (env.JWT_PUBLIC_KEY_FILE ? await readKeyFile('JWT_PUBLIC_KEY_FILE', env.JWT_PUBLIC_KEY_FILE, errors) : undefined);
-  const sources = [env.JWT_SECRET && 'JWT_SECRET', (env.JWT_PUBLIC_KEY || env.JWT_PUBLIC_KEY_FILE) && 'JWT_PUBLIC_KEY', env.JWKS_URL && 'JWKS_URL'].filter(Boolean);
+async function jwtVerification(
+  env: Env,
+  mode: Mode,
+  dev: () => Promise<DevelopmentSecrets>,
+  errors: string[],
+  defaults: string[],
+): Promise<JwtVerification | undefined> {
+  const publicKeyText =
+    env.JWT_PUBLIC_KEY ?? (env.JWT_PUBLIC_KEY_FILE ? await readKeyFile('JWT_PUBLIC_KEY_FILE', env.JWT_PUBLIC_KEY_FILE, errors) : undefined);
+  const sources = [
+    env.JWT_SECRET && 'JWT_SECRET',
+    (env.JWT_PUBLIC_KEY || env.JWT_PUBLIC_KEY_FILE) && 'JWT_PUBLIC_KEY',
+    env.JWKS_URL && 'JWKS_URL',
+  ].filter(Boolean);
   if (sources.length > 1) {
     // Accepting both HMAC and public-key tokens is how algorithm-confusion attacks start.
     errors.push(`JWT_SECRET, JWT_PUBLIC_KEY(_FILE) and JWKS_URL are exclusive; set exactly one, got ${sources.join(' and ')}`);
@@ -59,7 +70,8 @@ async function jwtVerification(env: Env, mode: Mode, dev: () => Promise<Developm
     try {
       const key = createPublicKey(publicKeyText);
       if (key.asymmetricKeyType === 'rsa') {
-        if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) errors.push(`JWT_PUBLIC_KEY: RSA keys shorter than ${MIN_RSA_BITS} bits are refused`);
+        if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS)
+          errors.push(`JWT_PUBLIC_KEY: RSA keys shorter than ${MIN_RSA_BITS} bits are refused`);
         return { kind: 'public-key', publicKey: publicKeyText, algorithm: 'RS256' };
       }
       if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
@@ -82,7 +94,13 @@ async function jwtVerification(env: Env, mode: Mode, dev: () => Promise<Developm
 function s3Config(env: Env, hasAwsKeys: boolean, mode: Mode, errors: string[], defaults: string[]): S3Config {
   const region = env.AWS_REGION ?? DEVELOPMENT_S3.region;
   if (env.S3_BUCKET) {
-    return { region, bucket: env.S3_BUCKET, endpoint: env.S3_ENDPOINT, forcePathStyle: env.S3_FORCE_PATH_STYLE ?? env.S3_ENDPOINT !== undefined, credentials: undefined };
+    return {
+      region,
+      bucket: env.S3_BUCKET,
+      endpoint: env.S3_ENDPOINT,
+      forcePathStyle: env.S3_FORCE_PATH_STYLE ?? env.S3_ENDPOINT !== undefined,
+      credentials: undefined,
+    };
   }
   if (mode === 'production') errors.push(`S3_BUCKET: must be set in production (the development bucket is refused)${example('S3_BUCKET')}`);
   const endpoint = env.S3_ENDPOINT ?? DEVELOPMENT_S3.endpoint;
@@ -92,10 +110,21 @@ function s3Config(env: Env, hasAwsKeys: boolean, mode: Mode, errors: string[], d
   return { region, bucket: DEVELOPMENT_S3.bucket, endpoint, forcePathStyle: env.S3_FORCE_PATH_STYLE ?? true, credentials };
 }
 
-async function cloudfrontConfig(env: Env, mode: Mode, dev: () => Promise<DevelopmentSecrets>, errors: string[], defaults: string[]): Promise<CloudFrontConfig | undefined> {
-  const privateKey = env.CLOUDFRONT_PRIVATE_KEY ?? (env.CLOUDFRONT_PRIVATE_KEY_FILE ? await readKeyFile('CLOUDFRONT_PRIVATE_KEY_FILE', env.CLOUDFRONT_PRIVATE_KEY_FILE, errors) : undefined);
+async function cloudfrontConfig(
+  env: Env,
+  mode: Mode,
+  dev: () => Promise<DevelopmentSecrets>,
+  errors: string[],
+  defaults: string[],
+): Promise<CloudFrontConfig | undefined> {
+  const privateKey =
+    env.CLOUDFRONT_PRIVATE_KEY ??
+    (env.CLOUDFRONT_PRIVATE_KEY_FILE
+      ? await readKeyFile('CLOUDFRONT_PRIVATE_KEY_FILE', env.CLOUDFRONT_PRIVATE_KEY_FILE, errors)
+      : undefined);
   if (!env.CLOUDFRONT_DOMAIN) {
-    if (env.CLOUDFRONT_KEY_PAIR_ID || privateKey) errors.push(`CLOUDFRONT_DOMAIN: must be set when a CloudFront key is configured${example('CLOUDFRONT_DOMAIN')}`);
+    if (env.CLOUDFRONT_KEY_PAIR_ID || privateKey)
+      errors.push(`CLOUDFRONT_DOMAIN: must be set when a CloudFront key is configured${example('CLOUDFRONT_DOMAIN')}`);
     return undefined;
   }
   const hashAlgorithm = env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1';
@@ -103,7 +132,8 @@ async function cloudfrontConfig(env: Env, mode: Mode, dev: () => Promise<Develop
     try {
       const key = createPrivateKey(privateKey);
       if (key.asymmetricKeyType !== 'rsa') errors.push('CLOUDFRONT_PRIVATE_KEY: must be an RSA private key');
-      else if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) errors.push(`CLOUDFRONT_PRIVATE_KEY: RSA keys shorter than ${MIN_RSA_BITS} bits are refused (CloudFront requires 2048)`);
+      else if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS)
+        errors.push(`CLOUDFRONT_PRIVATE_KEY: RSA keys shorter than ${MIN_RSA_BITS} bits are refused (CloudFront requires 2048)`);
     } catch {
       errors.push('CLOUDFRONT_PRIVATE_KEY: not a PEM private key (the value is not shown)');
     }
@@ -114,7 +144,9 @@ async function cloudfrontConfig(env: Env, mode: Mode, dev: () => Promise<Develop
     return undefined;
   }
   if (mode === 'production') {
-    errors.push('CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE): must be set in production when CLOUDFRONT_DOMAIN is (the development key pair is refused)');
+    errors.push(
+      'CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE): must be set in production when CLOUDFRONT_DOMAIN is (the development key pair is refused)',
+    );
     return undefined;
   }
   const secrets = await dev();
@@ -148,10 +180,14 @@ function productionProblems(env: Env, verification: JwtVerification | undefined,
     problems.push('JWKS_URL: must use https in production (anyone on the path could swap the keys and forge tokens)');
   }
   if ((verification?.kind === 'jwks' || verification?.kind === 'public-key') && !env.JWT_AUDIENCE) {
-    problems.push(`JWT_AUDIENCE: must be set in production with a shared identity provider, or its tokens for other applications are accepted${example('JWT_AUDIENCE')}`);
+    problems.push(
+      `JWT_AUDIENCE: must be set in production with a shared identity provider, or its tokens for other applications are accepted${example('JWT_AUDIENCE')}`,
+    );
   }
-  if (verification?.kind === 'jwks' && !env.JWT_ISSUER) problems.push(`JWT_ISSUER: must be set in production with JWKS_URL${example('JWT_ISSUER')}`);
-  if (env.COOKIE_SECURE === false) problems.push('COOKIE_SECURE: must not be false in production (signed cookies would travel in clear text)');
+  if (verification?.kind === 'jwks' && !env.JWT_ISSUER)
+    problems.push(`JWT_ISSUER: must be set in production with JWKS_URL${example('JWT_ISSUER')}`);
+  if (env.COOKIE_SECURE === false)
+    problems.push('COOKIE_SECURE: must not be false in production (signed cookies would travel in clear text)');
   for (const origin of corsOrigins) {
     if (origin.startsWith('http://')) problems.push(`CORS_ORIGINS: "${origin}" is not https; production only allows https origins`);
   }
@@ -175,11 +211,16 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
 
   const defaultTtlSeconds = env.GRANT_DEFAULT_TTL_SECONDS ?? 900;
   const maxTtlSeconds = env.GRANT_MAX_TTL_SECONDS ?? 86_400;
-  if (defaultTtlSeconds > maxTtlSeconds) errors.push(`GRANT_DEFAULT_TTL_SECONDS: ${defaultTtlSeconds} exceeds GRANT_MAX_TTL_SECONDS (${maxTtlSeconds})`);
+  if (defaultTtlSeconds > maxTtlSeconds)
+    errors.push(`GRANT_DEFAULT_TTL_SECONDS: ${defaultTtlSeconds} exceeds GRANT_MAX_TTL_SECONDS (${maxTtlSeconds})`);
   const sameSite = env.COOKIE_SAMESITE ?? 'lax';
   const secure = env.COOKIE_SECURE ?? true;
-  if (sameSite === 'none' && !secure) errors.push('COOKIE_SAMESITE: "none" requires COOKIE_SECURE=true (browsers drop such cookies otherwise)');
-  const corsOrigins = (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '');
+  if (sameSite === 'none' && !secure)
+    errors.push('COOKIE_SAMESITE: "none" requires COOKIE_SECURE=true (browsers drop such cookies otherwise)');
+  const corsOrigins = (env.CORS_ORIGINS ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^\s/]+$/u.test(origin)) errors.push(`CORS_ORIGINS: "${origin}" is not an origin${example('CORS_ORIGINS')}`);
   }
@@ -199,7 +240,12 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
       policy,
       s3,
       cloudfront,
-      jwt: { verification, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS ?? 30 },
+      jwt: {
+        verification,
+        issuer: env.JWT_ISSUER,
+        audience: env.JWT_AUDIENCE,
+        clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS ?? 30,
+      },
       grants: { defaultTtlSeconds, maxTtlSeconds, maxBytes: env.UPLOAD_MAX_BYTES ?? 5 * 1024 ** 3 },
       cookies: { domain: env.COOKIE_DOMAIN, sameSite, secure },
       corsOrigins,

@@ -20,7 +20,13 @@ export type Problem = Static<typeof ProblemSchema>;
 
 export const problemRef = Type.Ref(ProblemSchema);
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, detail: string, errors?: FieldError[]): FastifyReply {
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: ErrorCode,
+  detail: string,
+  errors?: FieldError[],
+): FastifyReply {
   const { status, title } = errorCatalogue[code];
   const body: Problem = {
     type: problemType(code),
@@ -38,7 +44,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, code: 
 function fieldErrors(error: FastifyError): FieldError[] {
   return (error.validation ?? []).map((item) => {
     const missing = item.keyword === 'required' ? `/${String((item.params as { missingProperty?: string }).missingProperty)}` : '';
-    const extra = item.keyword === 'additionalProperties' ? `/${String((item.params as { additionalProperty?: string }).additionalProperty)}` : '';
+    const extra =
+      item.keyword === 'additionalProperties' ? `/${String((item.params as { additionalProperty?: string }).additionalProperty)}` : '';
     const path = `${error.validationContext ?? 'body'}${item.instancePath}${missing}${extra}`;
     return { path, message: extra ? 'is not a known property' : (item.message ?? 'is not valid') };
   });
@@ -80,7 +87,13 @@ export const problemPlugin = fp(
     // Paths the app serves, so a known path with the wrong method answers 405 with Allow, not 404.
     const routes: { pattern: RegExp; methods: string[] }[] = [];
     app.addHook('onRoute', (route) => {
-      const pattern = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/gu, '\\$&').replace(/:[A-Za-z0-9_]+/gu, '[^/]+').replace(/\*/gu, '.*')}$`, 'u');
+      const pattern = new RegExp(
+        `^${route.url
+          .replace(/[.+?^${}()|[\]\\]/gu, '\\$&')
+          .replace(/:[A-Za-z0-9_]+/gu, '[^/]+')
+          .replace(/\*/gu, '.*')}$`,
+        'u',
+      );
       // OPTIONS (CORS preflight on every path) and HEAD (implied by GET) say nothing about what a path serves.
       const methods = [route.method].flat().filter((method) => method !== 'OPTIONS' && method !== 'HEAD');
       if (methods.length > 0) routes.push({ pattern, methods });
@@ -90,7 +103,12 @@ export const problemPlugin = fp(
       const allowed = [...new Set(routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods))];
       if (allowed.length > 0) {
         reply.header('allow', allowed.join(', '));
-        return sendProblem(request, reply, 'BROKER_METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`);
+        return sendProblem(
+          request,
+          reply,
+          'BROKER_METHOD_NOT_ALLOWED',
+          `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
+        );
       }
       return sendProblem(request, reply, 'BROKER_NOT_FOUND', `no route ${request.method} ${path}`);
     });

@@ -76,7 +76,9 @@ function cookiePathProblem(cookiePath: string, resource: CompiledPattern): strin
   const first = resource.parts[0];
   const fixed = first !== undefined && 'literal' in first ? first.literal : '';
   const encoded = `/${encodeKeyPath(fixed)}`;
-  return encoded.startsWith(cookiePath) ? undefined : `cookiePath "${cookiePath}" is not a prefix of the resource path "${encoded}", so the cookies would never be sent with its requests`;
+  return encoded.startsWith(cookiePath)
+    ? undefined
+    : `cookiePath "${cookiePath}" is not a prefix of the resource path "${encoded}", so the cookies would never be sent with its requests`;
 }
 
 export class PolicyError extends Error {

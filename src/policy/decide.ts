@@ -81,7 +81,9 @@ function entitlementCovers(entitlement: Entitlement, input: DecisionInput): bool
     }
   });
   if (byPattern) return true;
-  return ask.action === 'read' && entitlement.bundleId !== null && bundleCoversKey(policy.bundles.get(entitlement.bundleId), principal, key);
+  return (
+    ask.action === 'read' && entitlement.bundleId !== null && bundleCoversKey(policy.bundles.get(entitlement.bundleId), principal, key)
+  );
 }
 
 const mediaType = (contentType: string): string => (contentType.split(';')[0] ?? '').trim().toLowerCase();
@@ -125,8 +127,7 @@ function endOf(entitlement: Entitlement, now: Date): Date | undefined {
   return ends.length === 0 ? undefined : new Date(Math.min(...ends.map((date) => date.getTime())));
 }
 
-const describeTarget = (target: Target): string =>
-  target.kind === 'key' ? `key "${target.key}"` : `bundle "${target.bundleId}"`;
+const describeTarget = (target: Target): string => (target.kind === 'key' ? `key "${target.key}"` : `bundle "${target.bundleId}"`);
 
 /**
  * Deny by default: the first rule (in file order), then the first live

@@ -26,12 +26,19 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
         tags: ['grants'],
         summary: 'Set CloudFront signed cookies for a bundle of files',
         description:
-          'Answers with Set-Cookie headers (CloudFront-Policy, CloudFront-Signature, CloudFront-Key-Pair-Id) scoped by the bundle\'s cookie path ' +
+          "Answers with Set-Cookie headers (CloudFront-Policy, CloudFront-Signature, CloudFront-Key-Pair-Id) scoped by the bundle's cookie path " +
           'and COOKIE_DOMAIN. Browsers must call it with `credentials: "include"` for the cookies to be stored cross-origin.',
         security: [{ bearerAuth: [] }],
         params: BundleParamsSchema,
         querystring: Type.Object(
-          { ttlSeconds: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,5}$', description: `Requested lifetime in seconds (at most ${SIGV4_MAX_TTL_SECONDS}), capped by the rule.` })) },
+          {
+            ttlSeconds: Type.Optional(
+              Type.String({
+                pattern: '^[1-9][0-9]{0,5}$',
+                description: `Requested lifetime in seconds (at most ${SIGV4_MAX_TTL_SECONDS}), capped by the rule.`,
+              }),
+            ),
+          },
           { additionalProperties: false },
         ),
         response: { 200: BundleCookiesSchema, ...problemResponses(400, 401, 403, 404, 501) },
@@ -45,8 +52,14 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
       const ttl = request.query.ttlSeconds === undefined ? undefined : Math.min(Number(request.query.ttlSeconds), SIGV4_MAX_TTL_SECONDS);
       const grant = await app.grants.bundleCookies(request.principal, request.params.bundleId, ttl, request.log);
       const options = { ...cookieOptions(config, grant.cookiePath), expires: grant.expiresAt };
-      for (const [name, value] of Object.entries<string | undefined>(grant.cookies)) if (value !== undefined) reply.setCookie(name, value, options);
-      return { bundleId: grant.bundleId, resource: grant.resource, expiresAt: grant.expiresAt.toISOString(), cookies: Object.keys(grant.cookies) };
+      for (const [name, value] of Object.entries<string | undefined>(grant.cookies))
+        if (value !== undefined) reply.setCookie(name, value, options);
+      return {
+        bundleId: grant.bundleId,
+        resource: grant.resource,
+        expiresAt: grant.expiresAt.toISOString(),
+        cookies: Object.keys(grant.cookies),
+      };
     },
   );
 

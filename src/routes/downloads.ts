@@ -18,6 +18,8 @@ export const downloadRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: DownloadsResponseSchema, ...problemResponses(400, 401, 415, 503) },
       },
     },
-    async (request) => ({ results: await app.grants.downloads(request.principal, request.body.keys, request.body.ttlSeconds, request.log) }),
+    async (request) => ({
+      results: await app.grants.downloads(request.principal, request.body.keys, request.body.ttlSeconds, request.log),
+    }),
   );
 };

@@ -10,7 +10,10 @@ const Status = Type.Object({ status: Type.Literal('ok') });
 export const operationRoutes: FastifyPluginAsyncTypebox<{ store: EntitlementStore; s3: S3Signer }> = async (app, { store, s3 }) => {
   app.get(
     '/healthz',
-    { config: { operation: 'healthz' }, schema: { operationId: 'healthz', tags: ['operations'], summary: 'The process is up', response: { 200: Status } } },
+    {
+      config: { operation: 'healthz' },
+      schema: { operationId: 'healthz', tags: ['operations'], summary: 'The process is up', response: { 200: Status } },
+    },
     async () => ({ status: 'ok' as const }),
   );
 

@@ -7,7 +7,12 @@ import { problemRef } from '../errors/problem.js';
 export const MAX_DOWNLOAD_KEYS = 100;
 
 // Characters are checked here, bytes and segments by checkObjectKey, which gives the precise reason.
-const KeySchema = Type.String({ minLength: 1, maxLength: MAX_KEY_BYTES, description: 'S3 object key, at most 1024 UTF-8 bytes.', examples: ['uploads/alice/report.pdf'] });
+const KeySchema = Type.String({
+  minLength: 1,
+  maxLength: MAX_KEY_BYTES,
+  description: 'S3 object key, at most 1024 UTF-8 bytes.',
+  examples: ['uploads/alice/report.pdf'],
+});
 
 const TtlSchema = Type.Integer({
   minimum: 1,
@@ -18,7 +23,8 @@ const TtlSchema = Type.Integer({
 export const UploadRequestSchema = Type.Object(
   {
     contentType: Type.String({
-      pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[A-Za-z0-9_.-]+=("[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"|[A-Za-z0-9_.-]+))*$',
+      pattern:
+        '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[A-Za-z0-9_.-]+=("[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"|[A-Za-z0-9_.-]+))*$',
       maxLength: 255,
       description: 'The Content-Type the upload will carry; it is signed, so S3 refuses any other.',
       examples: ['image/png'],
@@ -29,9 +35,21 @@ export const UploadRequestSchema = Type.Object(
       description: 'PUT: the exact size in bytes (signed). POST: the largest size the form accepts.',
       examples: [48213],
     }),
-    filename: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Original file name, kept (sanitised) at the end of a generated key.' })),
-    key: Type.Optional(Type.String({ ...KeySchema, description: 'A key of your own choosing inside a prefix you may write. Omit it to let the broker generate one.' })),
-    method: Type.Optional(Type.Union([Type.Literal('PUT'), Type.Literal('POST')], { default: 'PUT', description: 'PUT: a presigned URL. POST: a presigned HTML form.' })),
+    filename: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 255, description: 'Original file name, kept (sanitised) at the end of a generated key.' }),
+    ),
+    key: Type.Optional(
+      Type.String({
+        ...KeySchema,
+        description: 'A key of your own choosing inside a prefix you may write. Omit it to let the broker generate one.',
+      }),
+    ),
+    method: Type.Optional(
+      Type.Union([Type.Literal('PUT'), Type.Literal('POST')], {
+        default: 'PUT',
+        description: 'PUT: a presigned URL. POST: a presigned HTML form.',
+      }),
+    ),
     ttlSeconds: Type.Optional(TtlSchema),
   },
   { additionalProperties: false, $id: 'UploadRequest', title: 'UploadRequest' },
@@ -45,7 +63,9 @@ export const UploadGrantSchema = Type.Object(
     method: Type.Union([Type.Literal('PUT'), Type.Literal('POST')]),
     url: Type.String({ description: 'PUT: the URL to send the bytes to. POST: the form action.' }),
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'PUT only: send these headers exactly.' })),
-    fields: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'POST only: form fields to send before the `file` field.' })),
+    fields: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'POST only: form fields to send before the `file` field.' }),
+    ),
     key: KeySchema,
     expiresAt: ExpiresAt,
   },
@@ -90,7 +110,12 @@ export const BundleCookiesSchema = Type.Object(
 );
 
 /** Error responses as they are served: `application/problem+json`, one Problem schema. */
-export const problemResponses = (...statuses: number[]): Record<number, { description: string; content: Record<string, { schema: typeof problemRef }> }> =>
+export const problemResponses = (
+  ...statuses: number[]
+): Record<number, { description: string; content: Record<string, { schema: typeof problemRef }> }> =>
   Object.fromEntries(
-    statuses.map((status) => [status, { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: problemRef } } }]),
+    statuses.map((status) => [
+      status,
+      { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: problemRef } } },
+    ]),
   );

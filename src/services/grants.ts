@@ -58,23 +58,40 @@ export class GrantService {
       contentLength: request.contentLength,
       ttlSeconds: request.ttlSeconds,
     });
-    const { key, decision } = request.key === undefined
-      ? this.generatedKey(principal, request, entitlements, now, ask)
-      : { key: validKey(request.key), decision: this.decide(principal, ask(request.key), entitlements, now) };
+    const { key, decision } =
+      request.key === undefined
+        ? this.generatedKey(principal, request, entitlements, now, ask)
+        : { key: validKey(request.key), decision: this.decide(principal, ask(request.key), entitlements, now) };
     logDecision(log, 'upload', key, decision);
     if (!decision.allow) throw new BrokerError(decision.code, decision.reason);
 
     const expiresAt = s3Expiry(now, decision.ttlSeconds, await this.credentialsDeadline());
     const expiresInSeconds = secondsBetween(now, expiresAt);
     if (request.method === 'POST') {
-      const form = await this.deps.s3.presignPost({ key, contentType: request.contentType, maxBytes: request.contentLength, expiresInSeconds });
+      const form = await this.deps.s3.presignPost({
+        key,
+        contentType: request.contentType,
+        maxBytes: request.contentLength,
+        expiresInSeconds,
+      });
       return { method: 'POST', url: form.url, fields: form.fields, key, expiresAt: expiresAt.toISOString() };
     }
-    const put = await this.deps.s3.presignPut({ key, contentType: request.contentType, contentLength: request.contentLength, signingDate: now, expiresInSeconds });
+    const put = await this.deps.s3.presignPut({
+      key,
+      contentType: request.contentType,
+      contentLength: request.contentLength,
+      signingDate: now,
+      expiresInSeconds,
+    });
     return { method: 'PUT', url: put.url, headers: put.headers, key, expiresAt: expiresAt.toISOString() };
   }
 
-  async downloads(principal: Principal, keys: readonly string[], ttlSeconds: number | undefined, log: FastifyBaseLogger): Promise<DownloadResult[]> {
+  async downloads(
+    principal: Principal,
+    keys: readonly string[],
+    ttlSeconds: number | undefined,
+    log: FastifyBaseLogger,
+  ): Promise<DownloadResult[]> {
     const now = this.clock();
     const entitlements = await this.deps.store.liveFor(principal.sub, now);
     const results: DownloadResult[] = [];
@@ -102,7 +119,12 @@ export class GrantService {
     return results;
   }
 
-  async bundleCookies(principal: Principal, bundleId: string, ttlSeconds: number | undefined, log: FastifyBaseLogger): Promise<BundleGrant> {
+  async bundleCookies(
+    principal: Principal,
+    bundleId: string,
+    ttlSeconds: number | undefined,
+    log: FastifyBaseLogger,
+  ): Promise<BundleGrant> {
     const scope = this.bundleScope(principal, bundleId);
     const cloudfront = this.deps.cloudfront;
     if (!cloudfront) throw new BrokerError('BROKER_CDN_NOT_CONFIGURED', 'bundle cookies need CLOUDFRONT_DOMAIN and a CloudFront key pair');
@@ -151,7 +173,10 @@ export class GrantService {
   ): { key: string; decision: Decision } {
     const prefixes = uploadPrefixes(principal, this.deps.config.policy, entitlements, now);
     if (prefixes.length === 0) {
-      throw new BrokerError('BROKER_FORBIDDEN', 'no upload location (a "prefix/*" resource with write) is granted to you; name a key you may write');
+      throw new BrokerError(
+        'BROKER_FORBIDDEN',
+        'no upload location (a "prefix/*" resource with write) is granted to you; name a key you may write',
+      );
     }
     const filename = request.filename === undefined ? undefined : safeFilename(request.filename);
     let first: { key: string; decision: Decision } | undefined;
@@ -196,6 +221,7 @@ const addSeconds = (date: Date, seconds: number): Date => new Date(date.getTime(
 const secondsBetween = (from: Date, to: Date): number => Math.floor((to.getTime() - from.getTime()) / 1000);
 
 function logDecision(log: FastifyBaseLogger, kind: string, target: string, decision: Decision): void {
-  if (decision.allow) log.info({ decision: { kind, target, allow: true, source: decision.source, ttlSeconds: decision.ttlSeconds } }, 'grant allowed');
+  if (decision.allow)
+    log.info({ decision: { kind, target, allow: true, source: decision.source, ttlSeconds: decision.ttlSeconds } }, 'grant allowed');
   else log.info({ decision: { kind, target, allow: false, code: decision.code, reason: decision.reason } }, 'grant denied');
 }

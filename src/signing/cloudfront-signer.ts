@@ -74,7 +74,9 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
     signCookies(resource, expiresAt) {
       // Same output as the SDK's getSignedCookies (proven in tests), but with the parsed key:
       // the SDK re-parses the PEM on every call, which tripled the cost of a bundle grant.
-      const policy = JSON.stringify({ Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': epochSeconds(expiresAt) } } }] });
+      const policy = JSON.stringify({
+        Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': epochSeconds(expiresAt) } } }],
+      });
       return {
         'CloudFront-Policy': urlSafeBase64(Buffer.from(policy).toString('base64')),
         'CloudFront-Signature': sign(policy),

@@ -13,7 +13,14 @@ import { extendedEncodeURIComponent, HttpRequest } from '@smithy/core/protocols'
  * proves the URLs identical to getSignedUrl's for the same inputs.
  */
 export interface PresignTemplate {
-  presign(input: { method: 'PUT' | 'GET'; key: string; headers: Record<string, string>; signingDate: Date; expiresInSeconds: number; signableHeaders?: Set<string> }): Promise<string>;
+  presign(input: {
+    method: 'PUT' | 'GET';
+    key: string;
+    headers: Record<string, string>;
+    signingDate: Date;
+    expiresInSeconds: number;
+    signableHeaders?: Set<string>;
+  }): Promise<string>;
 }
 
 const PROBE_KEY = 'probe';

@@ -15,7 +15,13 @@ export interface PresignedPost {
 }
 
 export interface S3Signer {
-  presignPut(input: { key: string; contentType: string; contentLength: number; signingDate: Date; expiresInSeconds: number }): Promise<PresignedPut>;
+  presignPut(input: {
+    key: string;
+    contentType: string;
+    contentLength: number;
+    signingDate: Date;
+    expiresInSeconds: number;
+  }): Promise<PresignedPut>;
   /** Signed at the SDK's clock (corrected for skew); createPresignedPost takes no signing date. */
   presignPost(input: { key: string; contentType: string; maxBytes: number; expiresInSeconds: number }): Promise<PresignedPost>;
   presignGet(input: { key: string; signingDate: Date; expiresInSeconds: number }): Promise<string>;
@@ -55,7 +61,9 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
   return {
     async presignPut({ key, contentType, contentLength, signingDate, expiresInSeconds }) {
       const headers = { 'content-type': contentType, 'content-length': String(contentLength) };
-      const url = await (await presigner()).presign({ method: 'PUT', key, headers, signingDate, expiresInSeconds, signableHeaders: PUT_SIGNED_HEADERS });
+      const url = await (
+        await presigner()
+      ).presign({ method: 'PUT', key, headers, signingDate, expiresInSeconds, signableHeaders: PUT_SIGNED_HEADERS });
       return { url, headers };
     },
     async presignPost({ key, contentType, maxBytes, expiresInSeconds }) {

@@ -34,11 +34,27 @@ describe('authentication with HS256', async () => {
     ['a Basic header', () => 'Basic YWxpY2U6c2VjcmV0', /must have the form "Bearer <token>"|missing/],
     ['a malformed token', () => 'Bearer not.a.jwt', /malformed|not valid/],
     ['an expired token', () => `Bearer ${token({ sub: 'alice', exp: Math.floor(Date.now() / 1000) - 600 })}`, /expired/],
-    ['a token valid only in the future', () => `Bearer ${token({ sub: 'alice', nbf: Math.floor(Date.now() / 1000) + 600 })}`, /not valid yet/],
-    ['a token signed with another secret', () => `Bearer ${token({ sub: 'alice' }, { key: 'another-secret-another-secret-another-secret' })}`, /signature/],
-    ['a token without exp', () => `Bearer ${createSigner({ key: 'test-secret-that-is-at-least-32-characters-long' })({ sub: 'alice' })}`, /exp/],
+    [
+      'a token valid only in the future',
+      () => `Bearer ${token({ sub: 'alice', nbf: Math.floor(Date.now() / 1000) + 600 })}`,
+      /not valid yet/,
+    ],
+    [
+      'a token signed with another secret',
+      () => `Bearer ${token({ sub: 'alice' }, { key: 'another-secret-another-secret-another-secret' })}`,
+      /signature/,
+    ],
+    [
+      'a token without exp',
+      () => `Bearer ${createSigner({ key: 'test-secret-that-is-at-least-32-characters-long' })({ sub: 'alice' })}`,
+      /exp/,
+    ],
     ['a token without sub', () => `Bearer ${token({ name: 'alice' })}`, /sub/],
-    ['an unsigned token (alg none)', () => `Bearer ${createSigner({ algorithm: 'none' })({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 })}`, /not signed|not valid|algorithm/],
+    [
+      'an unsigned token (alg none)',
+      () => `Bearer ${createSigner({ algorithm: 'none' })({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 600 })}`,
+      /not signed|not valid|algorithm/,
+    ],
   ];
   for (const [name, authorization, detail] of rejections) {
     test(`${name} gets 401 with a problem body that does not echo the token`, async () => {
@@ -81,8 +97,16 @@ describe('issuer and audience', async () => {
 });
 
 describe('public keys: RS256 and ES256, pinned', async () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const rsa = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const ec = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
   const rsApp = await testApp({ config: withJwt({ verification: { kind: 'public-key', publicKey: rsa.publicKey, algorithm: 'RS256' } }) });
   const esApp = await testApp({ config: withJwt({ verification: { kind: 'public-key', publicKey: ec.publicKey, algorithm: 'ES256' } }) });
   after(async () => {

@@ -18,16 +18,64 @@ const cases: Case[] = [
   { name: 'array body', method: 'POST', url: '/v1/uploads', payload: '[]', headers: json },
   { name: 'string body', method: 'POST', url: '/v1/downloads', payload: '"keys"', headers: json },
   { name: 'empty JSON body', method: 'POST', url: '/v1/uploads', payload: '', headers: json },
-  { name: 'huge contentLength', method: 'POST', url: '/v1/uploads', payload: '{"contentType":"text/plain","contentLength":1e300}', headers: json },
-  { name: 'fractional contentLength', method: 'POST', url: '/v1/uploads', payload: '{"contentType":"text/plain","contentLength":1.5}', headers: json },
-  { name: 'fractional ttl', method: 'POST', url: '/v1/uploads', payload: '{"contentType":"text/plain","contentLength":1,"ttlSeconds":0.5}', headers: json },
-  { name: 'key as a number', method: 'POST', url: '/v1/uploads', payload: '{"contentType":"text/plain","contentLength":1,"key":5}', headers: json },
-  { name: 'empty key', method: 'POST', url: '/v1/uploads', payload: '{"contentType":"text/plain","contentLength":1,"key":""}', headers: json },
-  { name: 'contentType with a newline', method: 'POST', url: '/v1/uploads', payload: '{"contentType":"text/plain\\r\\nx-evil: 1","contentLength":1}', headers: json },
+  {
+    name: 'huge contentLength',
+    method: 'POST',
+    url: '/v1/uploads',
+    payload: '{"contentType":"text/plain","contentLength":1e300}',
+    headers: json,
+  },
+  {
+    name: 'fractional contentLength',
+    method: 'POST',
+    url: '/v1/uploads',
+    payload: '{"contentType":"text/plain","contentLength":1.5}',
+    headers: json,
+  },
+  {
+    name: 'fractional ttl',
+    method: 'POST',
+    url: '/v1/uploads',
+    payload: '{"contentType":"text/plain","contentLength":1,"ttlSeconds":0.5}',
+    headers: json,
+  },
+  {
+    name: 'key as a number',
+    method: 'POST',
+    url: '/v1/uploads',
+    payload: '{"contentType":"text/plain","contentLength":1,"key":5}',
+    headers: json,
+  },
+  {
+    name: 'empty key',
+    method: 'POST',
+    url: '/v1/uploads',
+    payload: '{"contentType":"text/plain","contentLength":1,"key":""}',
+    headers: json,
+  },
+  {
+    name: 'contentType with a newline',
+    method: 'POST',
+    url: '/v1/uploads',
+    payload: '{"contentType":"text/plain\\r\\nx-evil: 1","contentLength":1}',
+    headers: json,
+  },
   { name: 'keys of numbers', method: 'POST', url: '/v1/downloads', payload: '{"keys":[1,2]}', headers: json },
   { name: 'keys missing', method: 'POST', url: '/v1/downloads', payload: '{}', headers: json },
-  { name: 'deeply nested JSON', method: 'POST', url: '/v1/downloads', payload: `{"keys":${'['.repeat(5000)}${']'.repeat(5000)}}`, headers: json },
-  { name: 'prototype pollution attempt', method: 'POST', url: '/v1/uploads', payload: '{"__proto__":{"admin":true},"contentType":"text/plain","contentLength":1}', headers: json },
+  {
+    name: 'deeply nested JSON',
+    method: 'POST',
+    url: '/v1/downloads',
+    payload: `{"keys":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    headers: json,
+  },
+  {
+    name: 'prototype pollution attempt',
+    method: 'POST',
+    url: '/v1/uploads',
+    payload: '{"__proto__":{"admin":true},"contentType":"text/plain","contentLength":1}',
+    headers: json,
+  },
   { name: 'bundle id with unicode', method: 'POST', url: '/v1/bundles/d%C3%A9mo/cookies' },
   { name: 'bundle id with an encoded slash', method: 'POST', url: '/v1/bundles/a%2Fb/cookies' },
   { name: 'bundle id too long', method: 'POST', url: `/v1/bundles/${'a'.repeat(300)}/cookies` },
@@ -44,7 +92,12 @@ describe('no bad input gets a 500', async () => {
 
   for (const item of cases) {
     test(`${item.name}: a 4xx problem with a message`, async () => {
-      const response = await app.inject({ method: item.method, url: item.url, payload: item.payload, headers: { ...authorization, ...item.headers } });
+      const response = await app.inject({
+        method: item.method,
+        url: item.url,
+        payload: item.payload,
+        headers: { ...authorization, ...item.headers },
+      });
       assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${response.statusCode} ${response.body}`);
       assert.match(String(response.headers['content-type']), /application\/problem\+json/);
       const body = response.json<{ code: string; detail: string }>();
@@ -53,8 +106,13 @@ describe('no bad input gets a 500', async () => {
     });
   }
 
-  test('a lone surrogate in a download key is that key\'s error, not the request\'s', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: '{"keys":["public/\\ud800","public/ok"]}', headers: { ...authorization, ...json } });
+  test("a lone surrogate in a download key is that key's error, not the request's", async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: '{"keys":["public/\\ud800","public/ok"]}',
+      headers: { ...authorization, ...json },
+    });
     assert.equal(response.statusCode, 200);
     const { results } = response.json<{ results: { error?: { code: string } }[] }>();
     assert.equal(results[0]?.error?.code, 'BROKER_INVALID_KEY');
@@ -62,13 +120,23 @@ describe('no bad input gets a 500', async () => {
   });
 
   test('a filename that sanitises to nothing leaves just the generated id', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: { contentType: 'text/plain', contentLength: 1, filename: '..' }, headers: authorization });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      payload: { contentType: 'text/plain', contentLength: 1, filename: '..' },
+      headers: authorization,
+    });
     assert.equal(response.statusCode, 201);
     assert.match(response.json<{ key: string }>().key, /^uploads\/alice\/[0-9a-f-]{36}$/u);
   });
 
   test('an absurdly long Authorization header gets a 4xx', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/a'] }, headers: { authorization: `Bearer ${'a'.repeat(15_000)}` } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: ['public/a'] },
+      headers: { authorization: `Bearer ${'a'.repeat(15_000)}` },
+    });
     assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${response.statusCode}`);
   });
 });

@@ -10,7 +10,13 @@ const policy = {
   version: 1 as const,
   rules: [
     { id: 'demo', actions: ['read' as const], bundles: ['demo'] },
-    { id: 'members', when: { claims: { plan: ['pro', 'team'] } }, actions: ['read' as const], bundles: ['tenant'], limits: { maxTtlSeconds: 600 } },
+    {
+      id: 'members',
+      when: { claims: { plan: ['pro', 'team'] } },
+      actions: ['read' as const],
+      bundles: ['tenant'],
+      limits: { maxTtlSeconds: 600 },
+    },
   ],
   bundles: {
     demo: { resource: 'public/demo/*', cookiePath: '/public/demo/' },
@@ -32,16 +38,22 @@ function parseSetCookies(header: string | string[] | undefined): SetCookie[] {
     return {
       name: pair.slice(0, at),
       value: decodeURIComponent(pair.slice(at + 1)),
-      attributes: new Map(attributes.map((attribute) => {
-        const [name = '', value = ''] = attribute.split('=');
-        return [name.toLowerCase(), value];
-      })),
+      attributes: new Map(
+        attributes.map((attribute) => {
+          const [name = '', value = ''] = attribute.split('=');
+          return [name.toLowerCase(), value];
+        }),
+      ),
     };
   });
 }
 
 describe('POST /v1/bundles/{bundleId}/cookies', async () => {
-  const config = testConfig({ policy, cloudfront: true, overrides: { cookies: { domain: '.example.com', sameSite: 'none', secure: true } } });
+  const config = testConfig({
+    policy,
+    cloudfront: true,
+    overrides: { cookies: { domain: '.example.com', sameSite: 'none', secure: true } },
+  });
   const app = await testApp({ config, now: () => now });
   after(() => app.close());
 
@@ -56,7 +68,10 @@ describe('POST /v1/bundles/{bundleId}/cookies', async () => {
     });
     assert.equal(response.headers['cache-control'], 'no-store');
     const cookies = parseSetCookies(response.headers['set-cookie']);
-    assert.deepEqual(cookies.map((cookie) => cookie.name), ['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id']);
+    assert.deepEqual(
+      cookies.map((cookie) => cookie.name),
+      ['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id'],
+    );
     for (const cookie of cookies) {
       assert.equal(cookie.attributes.get('domain'), '.example.com');
       assert.equal(cookie.attributes.get('path'), '/public/demo/');
@@ -76,7 +91,11 @@ describe('POST /v1/bundles/{bundleId}/cookies', async () => {
   });
 
   test('a claim fills the bundle resource, and the cookie path follows it', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/bundles/tenant/cookies?ttlSeconds=3600', headers: bearer({ sub: 'bob', plan: 'pro', tenant: 'acme' }) });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/bundles/tenant/cookies?ttlSeconds=3600',
+      headers: bearer({ sub: 'bob', plan: 'pro', tenant: 'acme' }),
+    });
     assert.equal(response.statusCode, 200, response.body);
     assert.equal(response.json<{ resource: string }>().resource, 'https://d111111abcdef8.cloudfront.net/tenants/acme/media/*');
     assert.equal(response.json<{ expiresAt: string }>().expiresAt, '2026-06-01T12:10:00.000Z', 'capped by the rule');
@@ -84,7 +103,11 @@ describe('POST /v1/bundles/{bundleId}/cookies', async () => {
   });
 
   test('a claim that would widen the resource is refused', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/bundles/tenant/cookies', headers: bearer({ sub: 'bob', plan: 'pro', tenant: '*' }) });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/bundles/tenant/cookies',
+      headers: bearer({ sub: 'bob', plan: 'pro', tenant: '*' }),
+    });
     assert.equal(response.statusCode, 403);
     assert.equal(response.headers['set-cookie'], undefined);
   });
@@ -97,7 +120,12 @@ describe('POST /v1/bundles/{bundleId}/cookies', async () => {
   });
 
   test('a JSON body is refused, not silently ignored', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/bundles/demo/cookies', payload: { ttlSeconds: 5 }, headers: bearer({ sub: 'alice' }) });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/bundles/demo/cookies',
+      payload: { ttlSeconds: 5 },
+      headers: bearer({ sub: 'alice' }),
+    });
     assert.equal(response.statusCode, 400);
     assert.match(response.json<{ detail: string }>().detail, /query string/);
     assert.equal(response.headers['set-cookie'], undefined);
@@ -110,7 +138,11 @@ describe('POST /v1/bundles/{bundleId}/cookies', async () => {
   });
 
   test('a malformed bundle id or ttl gets 400', async () => {
-    for (const url of ['/v1/bundles/NOT_VALID/cookies', '/v1/bundles/demo/cookies?ttlSeconds=-5', '/v1/bundles/demo/cookies?ttlSeconds=1e9']) {
+    for (const url of [
+      '/v1/bundles/NOT_VALID/cookies',
+      '/v1/bundles/demo/cookies?ttlSeconds=-5',
+      '/v1/bundles/demo/cookies?ttlSeconds=1e9',
+    ]) {
       const response = await app.inject({ method: 'POST', url, headers: bearer({ sub: 'alice' }) });
       assert.equal(response.statusCode, 400, url);
     }

@@ -19,8 +19,14 @@ describe('POST /v1/downloads without a CDN: S3 presigned GETs', async () => {
     const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys }, headers: alice });
     assert.equal(response.statusCode, 200, response.body);
     const { results } = response.json<{ results: Result[] }>();
-    assert.deepEqual(results.map((result) => result.key), keys);
-    assert.deepEqual(results.map((result) => result.error?.code ?? 'granted'), ['granted', 'BROKER_FORBIDDEN', 'granted', 'BROKER_INVALID_KEY', 'granted']);
+    assert.deepEqual(
+      results.map((result) => result.key),
+      keys,
+    );
+    assert.deepEqual(
+      results.map((result) => result.error?.code ?? 'granted'),
+      ['granted', 'BROKER_FORBIDDEN', 'granted', 'BROKER_INVALID_KEY', 'granted'],
+    );
     const url = new URL(results[0]!.url!);
     assert.equal(url.pathname, '/access-broker-dev/uploads/alice/a.txt');
     assert.equal(url.searchParams.get('X-Amz-Expires'), '900');
@@ -70,15 +76,33 @@ describe('POST /v1/downloads with CloudFront', async () => {
   test('a live entitlement grants what the rules do not; a revoked one stops granting', async () => {
     const ask = () => app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['courses/rust/01.mp4'] }, headers: alice });
     assert.equal((await ask()).json<{ results: Result[] }>().results[0]!.error?.code, 'BROKER_FORBIDDEN');
-    const entitlement = await store.create({ subject: 'alice', resources: ['courses/rust/*'], actions: ['read'], grantedBy: 'shop', reason: 'order 42' }, now);
+    const entitlement = await store.create(
+      { subject: 'alice', resources: ['courses/rust/*'], actions: ['read'], grantedBy: 'shop', reason: 'order 42' },
+      now,
+    );
     assert.ok((await ask()).json<{ results: Result[] }>().results[0]!.url);
     await store.revoke(entitlement.id, now);
     assert.equal((await ask()).json<{ results: Result[] }>().results[0]!.error?.code, 'BROKER_FORBIDDEN');
   });
 
   test('a URL granted by an entitlement expires with it, whatever TTL is asked', async () => {
-    await store.create({ subject: 'alice', resources: ['trials/*'], actions: ['read'], expiresAt: new Date(now.getTime() + 60_000), grantedBy: 'shop', reason: 'trial' }, now);
-    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['trials/a.mp4'], ttlSeconds: 86_400 }, headers: alice });
+    await store.create(
+      {
+        subject: 'alice',
+        resources: ['trials/*'],
+        actions: ['read'],
+        expiresAt: new Date(now.getTime() + 60_000),
+        grantedBy: 'shop',
+        reason: 'trial',
+      },
+      now,
+    );
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: ['trials/a.mp4'], ttlSeconds: 86_400 },
+      headers: alice,
+    });
     const [result] = response.json<{ results: Result[] }>().results;
     assert.equal(result!.expiresAt, '2026-06-01T12:01:00.000Z');
     assert.equal(new URL(result!.url!).searchParams.get('Expires'), String(now.getTime() / 1000 + 60));

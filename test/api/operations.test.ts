@@ -23,7 +23,12 @@ describe('operations', async () => {
   });
 
   test('/metrics counts grants by kind and outcome in Prometheus text format', async () => {
-    await app.inject({ method: 'POST', url: '/v1/uploads', payload: { contentType: 'text/plain', contentLength: 1 }, headers: bearer({ sub: 'm' }) });
+    await app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      payload: { contentType: 'text/plain', contentLength: 1 },
+      headers: bearer({ sub: 'm' }),
+    });
     await app.inject({ method: 'POST', url: '/v1/uploads', payload: { contentType: 'text/plain', contentLength: 1 } });
     await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/x'] }, headers: bearer({ sub: 'm' }) });
     const response = await app.inject({ url: '/metrics' });
@@ -67,7 +72,11 @@ describe('operations', async () => {
     const response = await app.inject({
       method: 'OPTIONS',
       url: '/v1/bundles/demo/cookies',
-      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'https://app.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     assert.equal(response.statusCode, 204);
     assert.equal(response.headers['access-control-allow-origin'], 'https://app.example.com');
@@ -77,7 +86,11 @@ describe('operations', async () => {
   });
 
   test('CORS: another origin is not allowed', async () => {
-    const response = await app.inject({ method: 'OPTIONS', url: '/v1/uploads', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const response = await app.inject({
+      method: 'OPTIONS',
+      url: '/v1/uploads',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     assert.equal(response.headers['access-control-allow-origin'], undefined);
   });
 });
@@ -103,7 +116,12 @@ describe('an unexpected failure', async () => {
   after(() => app.close());
 
   test('is a 500 problem with a request id and no internal detail', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/x'] }, headers: bearer({ sub: 'a' }) });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: ['public/x'] },
+      headers: bearer({ sub: 'a' }),
+    });
     assert.equal(response.statusCode, 500);
     const body = response.json<{ code: string; detail: string; requestId: string }>();
     assert.equal(body.code, 'BROKER_INTERNAL');
@@ -126,7 +144,12 @@ describe('logs', async () => {
       app.inject({ method: 'POST', url: '/v1/uploads', payload: { contentType: 'text/plain', contentLength: 1, method: 'POST' }, headers }),
       app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/a'] }, headers }),
       app.inject({ method: 'POST', url: '/v1/bundles/demo/cookies', headers }),
-      app.inject({ method: 'POST', url: '/v1/uploads', payload: { contentType: 'text/plain', contentLength: 1 }, headers: { authorization: 'Bearer expired.garbage.token' } }),
+      app.inject({
+        method: 'POST',
+        url: '/v1/uploads',
+        payload: { contentType: 'text/plain', contentLength: 1 },
+        headers: { authorization: 'Bearer expired.garbage.token' },
+      }),
     ]);
     const log = lines();
     assert.ok(log.includes('grant allowed'), 'decisions are logged');

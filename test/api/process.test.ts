@@ -19,7 +19,10 @@ const baseEnv = {
 
 describe('the broker as a process, on its embedded defaults', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'broker-process-'));
-  const server = spawn(process.execPath, [...tsx, 'src/server.ts'], { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' } });
+  const server = spawn(process.execPath, [...tsx, 'src/server.ts'], {
+    cwd: root,
+    env: { ...baseEnv, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' },
+  });
   let stderr = '';
   server.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -46,7 +49,11 @@ describe('the broker as a process, on its embedded defaults', async () => {
   });
 
   test('npm run dev-token prints a token on stdout that the running broker accepts', async () => {
-    const { stdout } = await run(process.execPath, [...tsx, 'src/cli/dev-token.ts', '--sub', 'alice', '--role', 'editor', '--claim', 'plan=pro'], { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir } });
+    const { stdout } = await run(
+      process.execPath,
+      [...tsx, 'src/cli/dev-token.ts', '--sub', 'alice', '--role', 'editor', '--claim', 'plan=pro'],
+      { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir } },
+    );
     const tokenText = stdout.trim();
     assert.match(tokenText, /^[\w-]+\.[\w-]+\.[\w-]+$/u, 'stdout holds only the token');
     const claims = JSON.parse(Buffer.from(tokenText.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
@@ -61,8 +68,12 @@ describe('the broker as a process, on its embedded defaults', async () => {
   });
 
   test('npm run entitlements grants and revokes while the broker runs', async () => {
-    const cli = (...args: string[]) => run(process.execPath, [...tsx, 'src/cli/entitlements.ts', ...args], { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir } });
-    const { stdout: tokenText } = await run(process.execPath, [...tsx, 'src/cli/dev-token.ts', '--sub', 'carol'], { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir } });
+    const cli = (...args: string[]) =>
+      run(process.execPath, [...tsx, 'src/cli/entitlements.ts', ...args], { cwd: root, env: { ...baseEnv, DATA_DIR: dataDir } });
+    const { stdout: tokenText } = await run(process.execPath, [...tsx, 'src/cli/dev-token.ts', '--sub', 'carol'], {
+      cwd: root,
+      env: { ...baseEnv, DATA_DIR: dataDir },
+    });
     const download = async () => {
       const response = await fetch(`${origin}/v1/downloads`, {
         method: 'POST',
@@ -89,7 +100,10 @@ describe('the broker in production on development defaults', () => {
   test('refuses to start and names every problem', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'broker-production-'));
     try {
-      const failure = await run(process.execPath, [...tsx, 'src/server.ts'], { cwd: root, env: { ...baseEnv, NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0' } }).then(
+      const failure = await run(process.execPath, [...tsx, 'src/server.ts'], {
+        cwd: root,
+        env: { ...baseEnv, NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0' },
+      }).then(
         () => assert.fail('the server started'),
         (error: { code?: number; stderr?: string }) => error,
       );

@@ -7,7 +7,12 @@ import { bearer } from '../helpers/tokens.js';
 const policy = {
   version: 1 as const,
   rules: [
-    { id: 'own', actions: ['write' as const, 'read' as const], resources: ['uploads/{sub}/*'], limits: { maxBytes: 1000, contentTypes: ['image/*', 'text/plain'], maxTtlSeconds: 3600 } },
+    {
+      id: 'own',
+      actions: ['write' as const, 'read' as const],
+      resources: ['uploads/{sub}/*'],
+      limits: { maxBytes: 1000, contentTypes: ['image/*', 'text/plain'], maxTtlSeconds: 3600 },
+    },
     { id: 'reports', when: { roles: ['reporter'] }, actions: ['write' as const], resources: ['reports/{sub}.pdf'] },
   ],
 };
@@ -20,7 +25,7 @@ describe('POST /v1/uploads', async () => {
   const upload = (payload: unknown, headers: Record<string, string> = alice) =>
     app.inject({ method: 'POST', url: '/v1/uploads', payload: payload as object, headers });
 
-  test('PUT: a server-generated key under the caller\'s prefix, with Content-Type and Content-Length signed', async () => {
+  test("PUT: a server-generated key under the caller's prefix, with Content-Type and Content-Length signed", async () => {
     const response = await upload({ contentType: 'image/png', contentLength: 512, filename: '../../My Photo*.png' });
     assert.equal(response.statusCode, 201, response.body);
     const grant = response.json<{ method: string; url: string; headers: Record<string, string>; key: string; expiresAt: string }>();
@@ -46,7 +51,7 @@ describe('POST /v1/uploads', async () => {
     assert.equal(response.json<{ key: string }>().key, "uploads/alice/notes/it's ünïcode.txt");
   });
 
-  test('a key outside the caller\'s prefix is forbidden', async () => {
+  test("a key outside the caller's prefix is forbidden", async () => {
     const response = await upload({ contentType: 'text/plain', contentLength: 3, key: 'uploads/bob/x.txt' });
     assert.equal(response.statusCode, 403);
     assert.equal(response.json<{ code: string }>().code, 'BROKER_FORBIDDEN');
@@ -75,7 +80,7 @@ describe('POST /v1/uploads', async () => {
     });
   }
 
-  test('a size above the rule\'s limit is refused with the limit named', async () => {
+  test("a size above the rule's limit is refused with the limit named", async () => {
     const response = await upload({ contentType: 'text/plain', contentLength: 1001 });
     assert.equal(response.statusCode, 403);
     const body = response.json<{ code: string; detail: string }>();
@@ -95,7 +100,7 @@ describe('POST /v1/uploads', async () => {
     assert.equal(new URL(response.json<{ url: string }>().url).searchParams.get('X-Amz-Expires'), '3600');
   });
 
-  test('a TTL above SigV4\'s 7 days is refused at the edge', async () => {
+  test("a TTL above SigV4's 7 days is refused at the edge", async () => {
     const response = await upload({ contentType: 'text/plain', contentLength: 3, ttlSeconds: 604_801 });
     assert.equal(response.statusCode, 400);
   });
@@ -104,27 +109,56 @@ describe('POST /v1/uploads', async () => {
     // createPresignedPost signs at the real clock, so this app keeps it.
     const realClock = await testApp({ config: testConfig({ policy }) });
     after(() => realClock.close());
-    const response = await realClock.inject({ method: 'POST', url: '/v1/uploads', payload: { contentType: 'image/jpeg', contentLength: 800, method: 'POST' }, headers: alice });
+    const response = await realClock.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      payload: { contentType: 'image/jpeg', contentLength: 800, method: 'POST' },
+      headers: alice,
+    });
     assert.equal(response.statusCode, 201, response.body);
     const grant = response.json<{ method: string; url: string; fields: Record<string, string>; key: string; expiresAt: string }>();
     assert.equal(grant.method, 'POST');
     assert.equal(grant.fields.key, grant.key);
     assert.equal(grant.fields['Content-Type'], 'image/jpeg');
-    const document = JSON.parse(Buffer.from(grant.fields.Policy ?? '', 'base64').toString()) as { conditions: unknown[]; expiration: string };
-    assert.deepEqual(document.conditions.find((c) => Array.isArray(c) && c[0] === 'content-length-range'), ['content-length-range', 0, 800]);
-    assert.deepEqual(document.conditions.find((c) => Array.isArray(c) && c[1] === '$Content-Type'), ['eq', '$Content-Type', 'image/jpeg']);
+    const document = JSON.parse(Buffer.from(grant.fields.Policy ?? '', 'base64').toString()) as {
+      conditions: unknown[];
+      expiration: string;
+    };
+    assert.deepEqual(
+      document.conditions.find((c) => Array.isArray(c) && c[0] === 'content-length-range'),
+      ['content-length-range', 0, 800],
+    );
+    assert.deepEqual(
+      document.conditions.find((c) => Array.isArray(c) && c[1] === '$Content-Type'),
+      ['eq', '$Content-Type', 'image/jpeg'],
+    );
     assert.ok(document.conditions.some((c) => typeof c === 'object' && c !== null && (c as { key?: string }).key === grant.key));
-    assert.ok(Math.abs(Date.parse(document.expiration) - Date.parse(grant.expiresAt)) < 2000, `${document.expiration} vs ${grant.expiresAt}`);
+    assert.ok(
+      Math.abs(Date.parse(document.expiration) - Date.parse(grant.expiresAt)) < 2000,
+      `${document.expiration} vs ${grant.expiresAt}`,
+    );
   });
 
   test('a caller with no upload prefix is told to name a key', async () => {
-    const stranger = testConfig({ policy: { version: 1, rules: [{ id: 'r', when: { roles: ['reporter'] }, actions: ['write'], resources: ['reports/{sub}.pdf'] }] } });
+    const stranger = testConfig({
+      policy: { version: 1, rules: [{ id: 'r', when: { roles: ['reporter'] }, actions: ['write'], resources: ['reports/{sub}.pdf'] }] },
+    });
     const other = await testApp({ config: stranger });
     after(() => other.close());
-    const generated = await other.inject({ method: 'POST', url: '/v1/uploads', payload: { contentType: 'application/pdf', contentLength: 9 }, headers: bearer({ sub: 'carol', roles: ['reporter'] }) });
+    const generated = await other.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      payload: { contentType: 'application/pdf', contentLength: 9 },
+      headers: bearer({ sub: 'carol', roles: ['reporter'] }),
+    });
     assert.equal(generated.statusCode, 403);
     assert.match(generated.json<{ detail: string }>().detail, /name a key/);
-    const named = await other.inject({ method: 'POST', url: '/v1/uploads', payload: { contentType: 'application/pdf', contentLength: 9, key: 'reports/carol.pdf' }, headers: bearer({ sub: 'carol', roles: ['reporter'] }) });
+    const named = await other.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      payload: { contentType: 'application/pdf', contentLength: 9, key: 'reports/carol.pdf' },
+      headers: bearer({ sub: 'carol', roles: ['reporter'] }),
+    });
     assert.equal(named.statusCode, 201, named.body);
   });
 
@@ -133,7 +167,11 @@ describe('POST /v1/uploads', async () => {
     ['a negative contentLength', { contentType: 'text/plain', contentLength: -1 }, /contentLength/],
     ['a string contentLength', { contentType: 'text/plain', contentLength: '3' }, /contentLength/],
     ['a malformed contentType', { contentType: 'text plain', contentLength: 3 }, /contentType/],
-    ['a contentType with non-ASCII in a parameter (unusable in an HTTP header)', { contentType: 'text/plain; a="\u00e9\u007f"', contentLength: 3 }, /contentType/],
+    [
+      'a contentType with non-ASCII in a parameter (unusable in an HTTP header)',
+      { contentType: 'text/plain; a="\u00e9\u007f"', contentLength: 3 },
+      /contentType/,
+    ],
     ['an unknown property', { contentType: 'text/plain', contentLength: 3, acl: 'public-read' }, /acl.*not a known property/],
     ['an unknown method', { contentType: 'text/plain', contentLength: 3, method: 'PATCH' }, /method/],
   ];
@@ -149,19 +187,34 @@ describe('POST /v1/uploads', async () => {
   }
 
   test('malformed JSON gets 400, not 500', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: '{"contentType":', headers: { ...alice, 'content-type': 'application/json' } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      payload: '{"contentType":',
+      headers: { ...alice, 'content-type': 'application/json' },
+    });
     assert.equal(response.statusCode, 400);
     assert.equal(response.json<{ code: string }>().code, 'BROKER_VALIDATION');
   });
 
   test('a non-JSON body gets 415', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: 'contentType=text/plain', headers: { ...alice, 'content-type': 'application/x-www-form-urlencoded' } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      payload: 'contentType=text/plain',
+      headers: { ...alice, 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(response.statusCode, 415);
     assert.equal(response.json<{ code: string }>().code, 'BROKER_UNSUPPORTED_MEDIA_TYPE');
   });
 
   test('an oversized body gets 413', async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: JSON.stringify({ contentType: 'text/plain', contentLength: 3, filename: 'x'.repeat(300_000) }), headers: { ...alice, 'content-type': 'application/json' } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      payload: JSON.stringify({ contentType: 'text/plain', contentLength: 3, filename: 'x'.repeat(300_000) }),
+      headers: { ...alice, 'content-type': 'application/json' },
+    });
     assert.equal(response.statusCode, 413);
     assert.equal(response.json<{ code: string }>().code, 'BROKER_PAYLOAD_TOO_LARGE');
   });

@@ -2,10 +2,20 @@ import { createVerify } from 'node:crypto';
 
 /** CloudFront's URL-safe base64 (`-`, `_`, `~` for `+`, `=`, `/`) back to standard base64. */
 export const fromCloudFrontBase64 = (value: string): Buffer =>
-  Buffer.from(value.replace(/[-_~]/gu, (char) => ({ '-': '+', _: '=', '~': '/' })[char] ?? char), 'base64');
+  Buffer.from(
+    value.replace(/[-_~]/gu, (char) => ({ '-': '+', _: '=', '~': '/' })[char] ?? char),
+    'base64',
+  );
 
-export function verifyCloudFrontSignature(policy: string, signature: string, publicKey: string, algorithm: 'SHA1' | 'SHA256' = 'SHA1'): boolean {
-  return createVerify(algorithm === 'SHA256' ? 'RSA-SHA256' : 'RSA-SHA1').update(policy).verify(publicKey, fromCloudFrontBase64(signature));
+export function verifyCloudFrontSignature(
+  policy: string,
+  signature: string,
+  publicKey: string,
+  algorithm: 'SHA1' | 'SHA256' = 'SHA1',
+): boolean {
+  return createVerify(algorithm === 'SHA256' ? 'RSA-SHA256' : 'RSA-SHA1')
+    .update(policy)
+    .verify(publicKey, fromCloudFrontBase64(signature));
 }
 
 /** The canned policy CloudFront rebuilds from a signed URL before checking its signature. */

@@ -29,7 +29,12 @@ export function testConfig(options: TestConfigOptions = {}): Config {
   return fixedConfig({
     ...(options.policy ? { policy: validatePolicyDocument(options.policy, 'test policy') } : {}),
     cloudfront: options.cloudfront
-      ? { domain: 'd111111abcdef8.cloudfront.net', keyPairId: 'KTESTKEYPAIR01', privateKey: cloudfrontKeyPair().privateKey, hashAlgorithm: 'SHA1' }
+      ? {
+          domain: 'd111111abcdef8.cloudfront.net',
+          keyPairId: 'KTESTKEYPAIR01',
+          privateKey: cloudfrontKeyPair().privateKey,
+          hashAlgorithm: 'SHA1',
+        }
       : undefined,
     jwt: { verification: { kind: 'secret', secret: TEST_JWT_SECRET }, issuer: undefined, audience: undefined, clockToleranceSeconds: 5 },
     corsOrigins: ['https://app.example.com'],

@@ -28,7 +28,12 @@ Provide one of:
   - on a bare Linux machine: \`bash .ci/run\` installs and starts LocalStack natively, then runs the tests.`;
 
 async function createBucket(config: S3Config): Promise<void> {
-  const client = new S3Client({ region: config.region, endpoint: config.endpoint, forcePathStyle: config.forcePathStyle, ...(config.credentials ? { credentials: config.credentials } : {}) });
+  const client = new S3Client({
+    region: config.region,
+    endpoint: config.endpoint,
+    forcePathStyle: config.forcePathStyle,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+  });
   try {
     await client.send(new CreateBucketCommand({ Bucket: config.bucket }));
   } finally {
@@ -58,8 +63,16 @@ export async function startS3Endpoint(): Promise<S3Endpoint> {
   }
   if (!dockerAvailable()) throw new Error(HOW_TO_PROVIDE);
   const { LocalstackContainer } = await import('@testcontainers/localstack');
-  const container = await new LocalstackContainer(LOCALSTACK_IMAGE).withEnvironment({ SERVICES: 's3', S3_SKIP_SIGNATURE_VALIDATION: '0' }).start();
-  const config: S3Config = { region, bucket, endpoint: container.getConnectionUri(), forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const container = await new LocalstackContainer(LOCALSTACK_IMAGE)
+    .withEnvironment({ SERVICES: 's3', S3_SKIP_SIGNATURE_VALIDATION: '0' })
+    .start();
+  const config: S3Config = {
+    region,
+    bucket,
+    endpoint: container.getConnectionUri(),
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
   await createBucket(config);
   return { config, stop: async () => void (await container.stop()) };
 }

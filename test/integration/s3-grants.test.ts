@@ -8,8 +8,16 @@ import { testConfig } from '../helpers/config.js';
 import { startS3Endpoint, type S3Endpoint } from '../helpers/s3-endpoint.js';
 import { bearer } from '../helpers/tokens.js';
 
-interface PutGrant { url: string; headers: Record<string, string>; key: string }
-interface PostGrant { url: string; fields: Record<string, string>; key: string }
+interface PutGrant {
+  url: string;
+  headers: Record<string, string>;
+  key: string;
+}
+interface PostGrant {
+  url: string;
+  fields: Record<string, string>;
+  key: string;
+}
 
 describe('grants against a real S3 endpoint', () => {
   let endpoint: S3Endpoint;
@@ -93,7 +101,12 @@ describe('grants against a real S3 endpoint', () => {
   });
 
   async function postGrant(contentType: string, maxBytes: number): Promise<PostGrant> {
-    const response = await app.inject({ method: 'POST', url: '/v1/uploads', payload: { contentType, contentLength: maxBytes, method: 'POST' }, headers: alice });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      payload: { contentType, contentLength: maxBytes, method: 'POST' },
+      headers: alice,
+    });
     assert.equal(response.statusCode, 201, response.body);
     return response.json<PostGrant>();
   }

@@ -59,7 +59,10 @@ describe('.env.example', () => {
         if (!line.startsWith('#') || VARIABLE_LINE.test(line)) break;
         block.unshift(line);
       }
-      assert.ok(block.some((line) => /^# Default: /u.test(line)), `${name} has no "# Default:" line`);
+      assert.ok(
+        block.some((line) => /^# Default: /u.test(line)),
+        `${name} has no "# Default:" line`,
+      );
       assert.ok(block.filter((line) => !/^# Default: /u.test(line)).length > 0, `${name} has no description`);
     }
   });

@@ -15,7 +15,9 @@ after(async () => {
 // Making the development CloudFront key pair (RSA 2048) dominates a development load; most tests
 // start from a DATA_DIR that already holds one, as it would after a first start. Tests about
 // creating the secrets use an empty directory.
-const SEED_CLOUDFRONT_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const SEED_CLOUDFRONT_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 
 /** A fresh directory per test: loadConfig writes development secrets into DATA_DIR. */
 async function freshDir(options: { empty?: boolean } = {}): Promise<string> {
@@ -51,7 +53,11 @@ const findError = (errors: readonly string[], pattern: RegExp): string => {
 
 const VALID_SECRET = 'x'.repeat(32);
 
-const PRODUCTION_JWKS = { JWKS_URL: 'https://auth.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://auth.example.com/', JWT_AUDIENCE: 'access-broker' };
+const PRODUCTION_JWKS = {
+  JWKS_URL: 'https://auth.example.com/.well-known/jwks.json',
+  JWT_ISSUER: 'https://auth.example.com/',
+  JWT_AUDIENCE: 'access-broker',
+};
 
 const POLICY_YAML = `
 version: 1
@@ -185,8 +191,19 @@ describe('loadConfig: values', () => {
     assert.equal(config.port, 9000);
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.trustProxy, true);
-    assert.deepEqual(config.s3, { region: 'eu-west-1', bucket: 'my-bucket', endpoint: undefined, forcePathStyle: false, credentials: undefined });
-    assert.deepEqual(config.jwt, { verification: { kind: 'secret', secret: VALID_SECRET }, issuer: 'https://auth.example.com/', audience: 'access-broker', clockToleranceSeconds: 5 });
+    assert.deepEqual(config.s3, {
+      region: 'eu-west-1',
+      bucket: 'my-bucket',
+      endpoint: undefined,
+      forcePathStyle: false,
+      credentials: undefined,
+    });
+    assert.deepEqual(config.jwt, {
+      verification: { kind: 'secret', secret: VALID_SECRET },
+      issuer: 'https://auth.example.com/',
+      audience: 'access-broker',
+      clockToleranceSeconds: 5,
+    });
     assert.deepEqual(config.grants, { defaultTtlSeconds: 60, maxTtlSeconds: 120, maxBytes: 1000 });
     assert.deepEqual(config.cookies, { domain: '.example.com', sameSite: 'strict', secure: false });
     assert.deepEqual(config.corsOrigins, ['https://app.example.com', 'http://localhost:3000']);
@@ -343,7 +360,9 @@ describe('loadConfig: bad values', () => {
 
   test('regression: a malformed CLOUDFRONT_PRIVATE_KEY is never echoed', async () => {
     const key = 'not-a-pem-super-secret-material';
-    const errors = errorsOf(await load({ CLOUDFRONT_DOMAIN: 'cdn.example.com', CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: key }));
+    const errors = errorsOf(
+      await load({ CLOUDFRONT_DOMAIN: 'cdn.example.com', CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: key }),
+    );
     findError(errors, /^CLOUDFRONT_PRIVATE_KEY: /);
     for (const message of errors) assert.ok(!message.includes(key), `the key leaked into: ${message}`);
   });
@@ -357,7 +376,9 @@ describe('loadConfig: bad values', () => {
 
   test('JWT_SECRET together with JWT_PUBLIC_KEY is refused', async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const errors = errorsOf(await load({ JWT_SECRET: VALID_SECRET, JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString() }));
+    const errors = errorsOf(
+      await load({ JWT_SECRET: VALID_SECRET, JWT_PUBLIC_KEY: publicKey.export({ type: 'spki', format: 'pem' }).toString() }),
+    );
     findError(errors, /exclusive/);
   });
 
@@ -387,9 +408,19 @@ describe('loadConfig: CloudFront', () => {
   test('an explicit key pair is used as given', async () => {
     const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const config = configOf(
-      await load({ CLOUDFRONT_DOMAIN: 'cdn.example.com', CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: privateKey, CLOUDFRONT_HASH_ALGORITHM: 'SHA256' }),
+      await load({
+        CLOUDFRONT_DOMAIN: 'cdn.example.com',
+        CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
+        CLOUDFRONT_PRIVATE_KEY: privateKey,
+        CLOUDFRONT_HASH_ALGORITHM: 'SHA256',
+      }),
     );
-    assert.deepEqual(config.cloudfront, { domain: 'cdn.example.com', keyPairId: 'K2JCJMDEHXQW5F', privateKey: privateKey.trim(), hashAlgorithm: 'SHA256' });
+    assert.deepEqual(config.cloudfront, {
+      domain: 'cdn.example.com',
+      keyPairId: 'K2JCJMDEHXQW5F',
+      privateKey: privateKey.trim(),
+      hashAlgorithm: 'SHA256',
+    });
   });
 
   test('a key pair id without a private key is refused', async () => {
@@ -404,13 +435,21 @@ describe('loadConfig: CloudFront', () => {
 
   test('a missing CLOUDFRONT_PRIVATE_KEY_FILE is refused, naming the variable', async () => {
     const dir = await freshDir();
-    const errors = errorsOf(await loadConfig({ DATA_DIR: dir, CLOUDFRONT_DOMAIN: 'cdn.example.com', CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }));
+    const errors = errorsOf(
+      await loadConfig({
+        DATA_DIR: dir,
+        CLOUDFRONT_DOMAIN: 'cdn.example.com',
+        CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
+        CLOUDFRONT_PRIVATE_KEY_FILE: join(dir, 'missing.pem'),
+      }),
+    );
     findError(errors, /^CLOUDFRONT_PRIVATE_KEY_FILE: cannot read .*ENOENT/);
   });
 });
 
 describe('loadConfig: JWT public keys', () => {
-  const pem = (key: { export(options: { type: 'spki'; format: 'pem' }): string | Buffer }): string => key.export({ type: 'spki', format: 'pem' }).toString();
+  const pem = (key: { export(options: { type: 'spki'; format: 'pem' }): string | Buffer }): string =>
+    key.export({ type: 'spki', format: 'pem' }).toString();
 
   test('an RSA JWT_PUBLIC_KEY gives RS256', async () => {
     const publicKey = pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
@@ -476,7 +515,10 @@ describe('loadConfig: POLICY_FILE', () => {
   test('every problem of an invalid policy file is reported, each under POLICY_FILE', async () => {
     const dir = await freshDir();
     const policyFile = join(dir, 'policy.yaml');
-    await writeFile(policyFile, 'version: 1\nrules:\n  - id: a\n    actions: [read]\n  - id: a\n    actions: [read]\n    resources: ["?"]\n');
+    await writeFile(
+      policyFile,
+      'version: 1\nrules:\n  - id: a\n    actions: [read]\n  - id: a\n    actions: [read]\n    resources: ["?"]\n',
+    );
     const errors = errorsOf(await loadConfig({ DATA_DIR: dir, POLICY_FILE: policyFile }));
     findError(errors, /^POLICY_FILE: rule "a" names no resources and no bundles$/);
     findError(errors, /^POLICY_FILE: rule "a" is defined twice$/);

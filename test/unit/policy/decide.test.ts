@@ -29,7 +29,9 @@ describe('deny by default', () => {
   });
 
   test('an empty policy denies a write', () => {
-    const decision = denied(run({ policy: empty, who: alice, ask: writeKey('uploads/alice/x', { contentType: 'text/plain', contentLength: 1 }) }));
+    const decision = denied(
+      run({ policy: empty, who: alice, ask: writeKey('uploads/alice/x', { contentType: 'text/plain', contentLength: 1 }) }),
+    );
     assert.equal(decision.code, 'BROKER_FORBIDDEN');
     assert.match(decision.reason, /grants write on key "uploads\/alice\/x"/);
   });
@@ -50,7 +52,9 @@ describe('rules: resources and claims', () => {
   const policy = policyOf([{ id: 'own-uploads', actions: ['read', 'write'], resources: ['uploads/{sub}/*'] }]);
 
   test('a caller may write under their own prefix; the decision names the rule', () => {
-    const decision = allowed(run({ policy, who: alice, ask: writeKey('uploads/alice/report.pdf', { contentType: 'application/pdf', contentLength: 10 }) }));
+    const decision = allowed(
+      run({ policy, who: alice, ask: writeKey('uploads/alice/report.pdf', { contentType: 'application/pdf', contentLength: 10 }) }),
+    );
     assert.deepEqual(decision.source, { kind: 'rule', id: 'own-uploads' });
   });
 
@@ -98,7 +102,12 @@ describe('rules: conditions (when)', () => {
     { id: 'by-role', when: { roles: ['editor', 'admin'] }, actions: ['read'], resources: ['roles/*'] },
     { id: 'by-claim', when: { claims: { tier: ['gold', 'platinum'] } }, actions: ['read'], resources: ['tier/*'] },
     { id: 'by-number-claim', when: { claims: { level: 3 } }, actions: ['read'], resources: ['level/*'] },
-    { id: 'all-of', when: { subjects: ['carol'], roles: ['auditor'], claims: { dept: 'finance' } }, actions: ['read'], resources: ['audit/*'] },
+    {
+      id: 'all-of',
+      when: { subjects: ['carol'], roles: ['auditor'], claims: { dept: 'finance' } },
+      actions: ['read'],
+      resources: ['audit/*'],
+    },
   ]);
   const reads = (who: ReturnType<typeof principal>, key: string): boolean => run({ policy, who, ask: readKey(key) }).allow;
 
@@ -288,7 +297,14 @@ describe('entitlements', () => {
 
   test('a bundle entitlement with write still never grants writing keys inside the bundle', () => {
     const course = entitlement({ id: 'e-course', bundleId: 'course-101', actions: ['read', 'write'] });
-    denied(run({ policy, who: alice, ask: writeKey('courses/101/a.mp4', { contentType: 'video/mp4', contentLength: 1 }), entitlements: [course] }));
+    denied(
+      run({
+        policy,
+        who: alice,
+        ask: writeKey('courses/101/a.mp4', { contentType: 'video/mp4', contentLength: 1 }),
+        entitlements: [course],
+      }),
+    );
   });
 
   test('an entitlement naming a bundle the policy no longer defines grants no keys', () => {
@@ -318,15 +334,31 @@ describe('entitlements', () => {
 
   test('rules are considered before entitlements', () => {
     const withRule = policyOf([{ id: 'public', actions: ['read'], resources: ['x/*'] }]);
-    const decision = allowed(run({ policy: withRule, who: alice, ask: readKey('x/a'), entitlements: [entitlement({ id: 'e', resources: ['x/*'] })] }));
+    const decision = allowed(
+      run({ policy: withRule, who: alice, ask: readKey('x/a'), entitlements: [entitlement({ id: 'e', resources: ['x/*'] })] }),
+    );
     assert.deepEqual(decision.source, { kind: 'rule', id: 'public' });
   });
 
   test('an entitlement upload is bounded by the broker-wide maxBytes', () => {
     const writer = entitlement({ id: 'e-write', resources: ['x/*'], actions: ['write'] });
-    const ok = allowed(run({ policy, who: alice, ask: writeKey('x/a', { contentType: 'text/plain', contentLength: DEFAULTS.maxBytes }), entitlements: [writer] }));
+    const ok = allowed(
+      run({
+        policy,
+        who: alice,
+        ask: writeKey('x/a', { contentType: 'text/plain', contentLength: DEFAULTS.maxBytes }),
+        entitlements: [writer],
+      }),
+    );
     assert.equal(ok.maxBytes, DEFAULTS.maxBytes);
-    const tooBig = denied(run({ policy, who: alice, ask: writeKey('x/a', { contentType: 'text/plain', contentLength: DEFAULTS.maxBytes + 1 }), entitlements: [writer] }));
+    const tooBig = denied(
+      run({
+        policy,
+        who: alice,
+        ask: writeKey('x/a', { contentType: 'text/plain', contentLength: DEFAULTS.maxBytes + 1 }),
+        entitlements: [writer],
+      }),
+    );
     assert.equal(tooBig.code, 'BROKER_LIMIT_EXCEEDED');
     assert.deepEqual(tooBig.source, { kind: 'entitlement', id: 'e-write' });
     assert.match(tooBig.reason, /^entitlement "e-write": /);
@@ -342,7 +374,8 @@ describe('limits', () => {
       limits: { maxBytes: 1000, contentTypes: ['image/*', 'text/plain'] },
     },
   ]);
-  const upload = (contentType: string, contentLength: number) => run({ policy, who: alice, ask: writeKey('media/a', { contentType, contentLength }) });
+  const upload = (contentType: string, contentLength: number) =>
+    run({ policy, who: alice, ask: writeKey('media/a', { contentType, contentLength }) });
 
   test('an upload of exactly maxBytes fits; the decision carries the rule maxBytes', () => {
     assert.equal(allowed(upload('image/png', 1000)).maxBytes, 1000);
@@ -384,15 +417,21 @@ describe('limits', () => {
 
   test("a rule's maxBytes above the broker maximum is capped by the broker maximum", () => {
     const generous = policyOf([{ id: 'big', actions: ['write'], resources: ['x/*'], limits: { maxBytes: DEFAULTS.maxBytes * 10 } }]);
-    const ok = allowed(run({ policy: generous, who: alice, ask: writeKey('x/a', { contentType: 'a/b', contentLength: DEFAULTS.maxBytes }) }));
+    const ok = allowed(
+      run({ policy: generous, who: alice, ask: writeKey('x/a', { contentType: 'a/b', contentLength: DEFAULTS.maxBytes }) }),
+    );
     assert.equal(ok.maxBytes, DEFAULTS.maxBytes);
-    const decision = denied(run({ policy: generous, who: alice, ask: writeKey('x/a', { contentType: 'a/b', contentLength: DEFAULTS.maxBytes + 1 }) }));
+    const decision = denied(
+      run({ policy: generous, who: alice, ask: writeKey('x/a', { contentType: 'a/b', contentLength: DEFAULTS.maxBytes + 1 }) }),
+    );
     assert.equal(decision.code, 'BROKER_LIMIT_EXCEEDED');
     assert.match(decision.reason, new RegExp(`exceeds the limit of ${DEFAULTS.maxBytes} bytes`));
   });
 
   test('limits never deny a read', () => {
-    const both = policyOf([{ id: 'rw', actions: ['read', 'write'], resources: ['x/*'], limits: { maxBytes: 1, contentTypes: ['image/png'] } }]);
+    const both = policyOf([
+      { id: 'rw', actions: ['read', 'write'], resources: ['x/*'], limits: { maxBytes: 1, contentTypes: ['image/png'] } },
+    ]);
     allowed(run({ policy: both, who: alice, ask: readKey('x/a', { contentType: 'text/html', contentLength: 5 }) }));
   });
 
@@ -402,7 +441,8 @@ describe('limits', () => {
       { id: 'video', actions: ['write'], resources: ['x/videos/*'], limits: { maxBytes: 5000, contentTypes: ['video/*'] } },
       { id: 'elsewhere', actions: ['write'], resources: ['y/*'], limits: { maxBytes: 9000 } },
     ]);
-    const ask = (key: string, contentType: string, contentLength: number) => run({ policy: layered, who: alice, ask: writeKey(key, { contentType, contentLength }) });
+    const ask = (key: string, contentType: string, contentLength: number) =>
+      run({ policy: layered, who: alice, ask: writeKey(key, { contentType, contentLength }) });
 
     test('the first rule that fits wins', () => {
       assert.deepEqual(allowed(ask('x/videos/a.mp4', 'video/mp4', 50)).source, { kind: 'rule', id: 'small-any' });
@@ -463,12 +503,21 @@ describe('TTL', () => {
   });
 
   test("an entitlement's TTL is capped by the broker maximum", () => {
-    const decision = allowed(run({ policy: policyOf([]), who: alice, ask: readKey('e/a', { ttlSeconds: 999_999 }), entitlements: [entitlement({ id: 'e', resources: ['e/*'] })] }));
+    const decision = allowed(
+      run({
+        policy: policyOf([]),
+        who: alice,
+        ask: readKey('e/a', { ttlSeconds: 999_999 }),
+        entitlements: [entitlement({ id: 'e', resources: ['e/*'] })],
+      }),
+    );
     assert.equal(decision.ttlSeconds, DEFAULTS.maxTtlSeconds);
   });
 
   test('the TTL applies to bundle grants', () => {
-    const bundles = policyOf([{ id: 'b', actions: ['read'], bundles: ['demo'], limits: { maxTtlSeconds: 300 } }], { demo: { resource: 'demo/*' } });
+    const bundles = policyOf([{ id: 'b', actions: ['read'], bundles: ['demo'], limits: { maxTtlSeconds: 300 } }], {
+      demo: { resource: 'demo/*' },
+    });
     assert.equal(allowed(run({ policy: bundles, who: alice, ask: readBundle('demo', { ttlSeconds: 900 }) })).ttlSeconds, 300);
   });
 });

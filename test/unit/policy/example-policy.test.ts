@@ -4,6 +4,9 @@ import { loadPolicyFile } from '../../../src/policy/load.js';
 
 test('examples/policy.yaml, the policy the README documents, is valid', async () => {
   const policy = await loadPolicyFile(new URL('../../../examples/policy.yaml', import.meta.url).pathname);
-  assert.deepEqual(policy.rules.map((rule) => rule.id), ['own-uploads', 'team-shared', 'editors', 'catalogue']);
+  assert.deepEqual(
+    policy.rules.map((rule) => rule.id),
+    ['own-uploads', 'team-shared', 'editors', 'catalogue'],
+  );
   assert.deepEqual([...policy.bundles.keys()], ['sample', 'rust-course']);
 });

@@ -38,7 +38,11 @@ export function entitlement(overrides: Partial<Entitlement> & Pick<Entitlement, 
 
 export const readKey = (key: string, extra: Partial<Ask> = {}): Ask => ({ action: 'read', target: { kind: 'key', key }, ...extra });
 export const writeKey = (key: string, extra: Partial<Ask> = {}): Ask => ({ action: 'write', target: { kind: 'key', key }, ...extra });
-export const readBundle = (bundleId: string, extra: Partial<Ask> = {}): Ask => ({ action: 'read', target: { kind: 'bundle', bundleId }, ...extra });
+export const readBundle = (bundleId: string, extra: Partial<Ask> = {}): Ask => ({
+  action: 'read',
+  target: { kind: 'bundle', bundleId },
+  ...extra,
+});
 
 export interface Case {
   readonly policy: Policy;
@@ -50,7 +54,14 @@ export interface Case {
 }
 
 export const run = (c: Case): Decision =>
-  decide({ policy: c.policy, principal: c.who, ask: c.ask, entitlements: c.entitlements ?? [], now: c.now ?? NOW, defaults: c.defaults ?? DEFAULTS });
+  decide({
+    policy: c.policy,
+    principal: c.who,
+    ask: c.ask,
+    entitlements: c.entitlements ?? [],
+    now: c.now ?? NOW,
+    defaults: c.defaults ?? DEFAULTS,
+  });
 
 export type Allowed = Extract<Decision, { allow: true }>;
 export type Denied = Extract<Decision, { allow: false }>;

@@ -101,7 +101,10 @@ describe('parsePolicy: invalid YAML', () => {
 describe('parsePolicy: schema errors', () => {
   test('an empty file is reported against the document', () => {
     const problems = problemsOf(() => parsePolicy('', 'empty.yaml'));
-    assert.ok(problems.some((problem) => problem.startsWith('empty.yaml: (document): ')), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => problem.startsWith('empty.yaml: (document): ')),
+      problems.join('\n'),
+    );
   });
 
   test('each problem names the origin and the path of the offending value, all at once', () => {
@@ -120,26 +123,47 @@ rules:
       maxTtlSeconds: 604801
 `;
     const problems = problemsOf(() => parsePolicy(text, 'policy.yaml'));
-    for (const path of ['/version', '/rules/0/id', '/rules/0/actions/0', '/rules/1/limits/maxBytes', '/rules/1/limits/contentTypes/0', '/rules/1/limits/maxTtlSeconds']) {
-      assert.ok(problems.some((problem) => problem.startsWith(`policy.yaml: ${path}: `)), `expected a problem at ${path} in:\n${problems.join('\n')}`);
+    for (const path of [
+      '/version',
+      '/rules/0/id',
+      '/rules/0/actions/0',
+      '/rules/1/limits/maxBytes',
+      '/rules/1/limits/contentTypes/0',
+      '/rules/1/limits/maxTtlSeconds',
+    ]) {
+      assert.ok(
+        problems.some((problem) => problem.startsWith(`policy.yaml: ${path}: `)),
+        `expected a problem at ${path} in:\n${problems.join('\n')}`,
+      );
     }
   });
 
   test('unknown properties are refused (a typo must not silently drop a condition)', () => {
     const text = 'version: 1\nrules:\n  - id: a\n    actions: [read]\n    resources: ["x/*"]\n    whem:\n      subjects: [alice]\n';
     const problems = problemsOf(() => parsePolicy(text, 'typo.yaml'));
-    assert.ok(problems.some((problem) => problem.startsWith('typo.yaml: /rules/0')), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => problem.startsWith('typo.yaml: /rules/0')),
+      problems.join('\n'),
+    );
   });
 
   test('an empty condition list is refused (it would read as "nobody" but be ignored)', () => {
     const text = 'version: 1\nrules:\n  - id: a\n    when:\n      subjects: []\n    actions: [read]\n    resources: ["x/*"]\n';
     const problems = problemsOf(() => parsePolicy(text, 'p.yaml'));
-    assert.ok(problems.some((problem) => problem.startsWith('p.yaml: /rules/0/when/subjects')), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => problem.startsWith('p.yaml: /rules/0/when/subjects')),
+      problems.join('\n'),
+    );
   });
 
   test('duplicate actions are refused', () => {
-    const problems = problemsOf(() => parsePolicy('version: 1\nrules:\n  - id: a\n    actions: [read, read]\n    resources: ["x/*"]\n', 'p.yaml'));
-    assert.ok(problems.some((problem) => problem.startsWith('p.yaml: /rules/0/actions')), problems.join('\n'));
+    const problems = problemsOf(() =>
+      parsePolicy('version: 1\nrules:\n  - id: a\n    actions: [read, read]\n    resources: ["x/*"]\n', 'p.yaml'),
+    );
+    assert.ok(
+      problems.some((problem) => problem.startsWith('p.yaml: /rules/0/actions')),
+      problems.join('\n'),
+    );
   });
 });
 
@@ -216,7 +240,10 @@ describe('loadPolicyFile', () => {
     await writeFile(path, 'version: 3\nrules: []\n');
     await assert.rejects(loadPolicyFile(path), (error: unknown) => {
       assert.ok(error instanceof PolicyError);
-      assert.ok(error.problems.some((problem) => problem.startsWith(`${path}: /version`)), error.problems.join('\n'));
+      assert.ok(
+        error.problems.some((problem) => problem.startsWith(`${path}: /version`)),
+        error.problems.join('\n'),
+      );
       return true;
     });
   });
@@ -246,7 +273,10 @@ describe('bundle cookie paths', () => {
 
   test('regression: a ";" cannot smuggle cookie attributes (it used to load, then fail every request with a 500)', () => {
     const problems = problemsOf(withBundle({ resource: 'x/*', cookiePath: '/x/;Domain=evil.example' }));
-    assert.ok(problems.some((problem) => problem.includes('cookiePath')), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => problem.includes('cookiePath')),
+      problems.join('\n'),
+    );
   });
 
   test('a path the resource does not live under is refused: the cookies would never be sent', () => {

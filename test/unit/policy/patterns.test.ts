@@ -24,7 +24,12 @@ function covers(source: string, key: string, claims: Claims = {}): boolean {
 
 describe('compilePattern', () => {
   test('splits literals, claims and wildcards', () => {
-    assert.deepEqual(compilePattern('uploads/{sub}/*').parts, [{ literal: 'uploads/' }, { claim: 'sub' }, { literal: '/' }, { wildcard: true }]);
+    assert.deepEqual(compilePattern('uploads/{sub}/*').parts, [
+      { literal: 'uploads/' },
+      { claim: 'sub' },
+      { literal: '/' },
+      { wildcard: true },
+    ]);
   });
 
   test('keeps the source', () => {
@@ -32,7 +37,12 @@ describe('compilePattern', () => {
   });
 
   test('accepts claim names with dots, colons and dashes', () => {
-    assert.deepEqual(compilePattern('t/{urn:tenant-id}/*').parts, [{ literal: 't/' }, { claim: 'urn:tenant-id' }, { literal: '/' }, { wildcard: true }]);
+    assert.deepEqual(compilePattern('t/{urn:tenant-id}/*').parts, [
+      { literal: 't/' },
+      { claim: 'urn:tenant-id' },
+      { literal: '/' },
+      { wildcard: true },
+    ]);
     assert.deepEqual(compilePattern('t/{org.id}/x').parts, [{ literal: 't/' }, { claim: 'org.id' }, { literal: '/x' }]);
   });
 

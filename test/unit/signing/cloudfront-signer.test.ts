@@ -21,7 +21,13 @@ for (const hashAlgorithm of ['SHA1', 'SHA256'] as const) {
     for (const key of ['public/a.txt', 'public/with space/ünïcode.mp4', "public/it's (1).jpg", 'public/100%.txt', 'public/a+b=c&d.txt']) {
       test(`equals the AWS SDK's own output for ${JSON.stringify(key)}`, () => {
         const ours = signer.signUrl(key, expiresAt);
-        const sdk = getSignedUrl({ url: `https://${domain}/${encodeKeyPath(key)}`, keyPairId: 'KTESTKEYPAIR01', privateKey, dateLessThan: expiresAt, algorithm: hashAlgorithm });
+        const sdk = getSignedUrl({
+          url: `https://${domain}/${encodeKeyPath(key)}`,
+          keyPairId: 'KTESTKEYPAIR01',
+          privateKey,
+          dateLessThan: expiresAt,
+          algorithm: hashAlgorithm,
+        });
         assert.equal(ours, sdk);
       });
     }
@@ -36,9 +42,11 @@ for (const hashAlgorithm of ['SHA1', 'SHA256'] as const) {
       assert.equal(new URL(url).searchParams.get('Expires'), String(expiresAt.getTime() / 1000));
     });
 
-    test('signed cookies equal the AWS SDK\'s own output', () => {
+    test("signed cookies equal the AWS SDK's own output", () => {
       const resource = `https://${domain}/public/demo/*`;
-      const policy = JSON.stringify({ Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': expiresAt.getTime() / 1000 } } }] });
+      const policy = JSON.stringify({
+        Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': expiresAt.getTime() / 1000 } } }],
+      });
       const sdk = getSignedCookies({ policy, keyPairId: 'KTESTKEYPAIR01', privateKey, algorithm: hashAlgorithm });
       assert.deepEqual({ ...signer.signCookies(resource, expiresAt) }, { ...sdk });
     });
@@ -73,7 +81,9 @@ describe('signed cookies', () => {
     const cookies = signer.signCookies(`https://${domain}/public/demo/*`, expiresAt);
     const policy = fromCloudFrontBase64(cookies['CloudFront-Policy']).toString();
     assert.deepEqual(JSON.parse(policy), {
-      Statement: [{ Resource: `https://${domain}/public/demo/*`, Condition: { DateLessThan: { 'AWS:EpochTime': expiresAt.getTime() / 1000 } } }],
+      Statement: [
+        { Resource: `https://${domain}/public/demo/*`, Condition: { DateLessThan: { 'AWS:EpochTime': expiresAt.getTime() / 1000 } } },
+      ],
     });
     assert.equal(cookies['CloudFront-Key-Pair-Id'], 'KTESTKEYPAIR01');
     assert.ok(verifyCloudFrontSignature(policy, cookies['CloudFront-Signature'], publicKey));
@@ -91,7 +101,15 @@ describe('signed cookies', () => {
     writeFileSync(join(dir, 'policy'), fromCloudFrontBase64(cookies['CloudFront-Policy']));
     writeFileSync(join(dir, 'signature'), fromCloudFrontBase64(cookies['CloudFront-Signature']));
     writeFileSync(join(dir, 'public.pem'), publicKey);
-    const output = execFileSync('openssl', ['dgst', '-sha1', '-verify', join(dir, 'public.pem'), '-signature', join(dir, 'signature'), join(dir, 'policy')]).toString();
+    const output = execFileSync('openssl', [
+      'dgst',
+      '-sha1',
+      '-verify',
+      join(dir, 'public.pem'),
+      '-signature',
+      join(dir, 'signature'),
+      join(dir, 'policy'),
+    ]).toString();
     assert.match(output, /Verified OK/);
   });
 });
@@ -124,7 +142,10 @@ describe('shareable expiry and signature reuse', () => {
     const warm = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' });
     warm.signUrl('public/b.mp4', expiresAt);
     const reused = warm.signUrl('public/b.mp4', expiresAt);
-    const cold = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' }).signUrl('public/b.mp4', expiresAt);
+    const cold = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' }).signUrl(
+      'public/b.mp4',
+      expiresAt,
+    );
     assert.equal(reused, cold);
   });
 

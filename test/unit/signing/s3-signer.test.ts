@@ -8,10 +8,19 @@ import { createS3Client, createS3Signer } from '../../../src/signing/s3-signer.j
 // Made-up credentials: presigning is offline, and the test compares two signers on the same inputs.
 const credentials = { accessKeyId: 'test-access-key-id', secretAccessKey: 'test-secret-access-key' };
 const configs: [string, S3Config][] = [
-  ['LocalStack, path style', { region: 'us-east-1', bucket: 'access-broker-dev', endpoint: 'http://localhost:4566', forcePathStyle: true, credentials }],
+  [
+    'LocalStack, path style',
+    { region: 'us-east-1', bucket: 'access-broker-dev', endpoint: 'http://localhost:4566', forcePathStyle: true, credentials },
+  ],
   ['AWS, virtual-hosted', { region: 'eu-west-1', bucket: 'my-uploads', endpoint: undefined, forcePathStyle: false, credentials }],
-  ['AWS, a bucket with dots', { region: 'ap-southeast-2', bucket: 'media.example.com', endpoint: undefined, forcePathStyle: false, credentials }],
-  ['an S3-compatible server on https with a port', { region: 'us-west-2', bucket: 'b1', endpoint: 'https://s3.internal.example:9443', forcePathStyle: true, credentials }],
+  [
+    'AWS, a bucket with dots',
+    { region: 'ap-southeast-2', bucket: 'media.example.com', endpoint: undefined, forcePathStyle: false, credentials },
+  ],
+  [
+    'an S3-compatible server on https with a port',
+    { region: 'us-west-2', bucket: 'b1', endpoint: 'https://s3.internal.example:9443', forcePathStyle: true, credentials },
+  ],
 ];
 const keys = [
   'uploads/alice/report.pdf',
@@ -35,11 +44,15 @@ for (const [name, config] of configs) {
     for (const key of keys) {
       test(`PUT ${JSON.stringify(key)}`, async () => {
         const ours = await signer.presignPut({ key, contentType: 'image/png', contentLength: 1234, signingDate, expiresInSeconds: 600 });
-        const sdk = await getSignedUrl(client, new PutObjectCommand({ Bucket: config.bucket, Key: key, ContentType: 'image/png', ContentLength: 1234 }), {
-          expiresIn: 600,
-          signingDate,
-          signableHeaders: new Set(['content-type', 'content-length']),
-        });
+        const sdk = await getSignedUrl(
+          client,
+          new PutObjectCommand({ Bucket: config.bucket, Key: key, ContentType: 'image/png', ContentLength: 1234 }),
+          {
+            expiresIn: 600,
+            signingDate,
+            signableHeaders: new Set(['content-type', 'content-length']),
+          },
+        );
         assert.equal(ours.url, sdk);
       });
 
@@ -58,14 +71,20 @@ describe('presigned PUT URLs', () => {
   after(() => signer.close());
 
   test('sign Content-Type and Content-Length, and carry no checksum of an empty body', async () => {
-    const { url, headers } = await signer.presignPut({ key: 'k', contentType: 'text/plain', contentLength: 5, signingDate, expiresInSeconds: 60 });
+    const { url, headers } = await signer.presignPut({
+      key: 'k',
+      contentType: 'text/plain',
+      contentLength: 5,
+      signingDate,
+      expiresInSeconds: 60,
+    });
     const params = new URL(url).searchParams;
     assert.equal(params.get('X-Amz-SignedHeaders'), 'content-length;content-type;host');
     assert.ok(![...params.keys()].some((param) => param.toLowerCase().includes('checksum')), url);
     assert.deepEqual(headers, { 'content-type': 'text/plain', 'content-length': '5' });
   });
 
-  test('refuse a lifetime beyond SigV4\'s 7 days', async () => {
+  test("refuse a lifetime beyond SigV4's 7 days", async () => {
     await assert.rejects(signer.presignGet({ key: 'k', signingDate, expiresInSeconds: 604_801 }), /expir/i);
   });
 });
