@@ -1,56 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { decisionRecorderPlugin, type DecisionRecorder } from './audit/decision-recorder.js';
 import { authenticationPlugin } from './auth/authenticate.js';
 import type { Config } from './config/config.js';
-import { problemPlugin, sendProblem } from './errors/problem.js';
+import { problemPlugin } from './errors/error-handler.js';
+import { problemFormatter } from './errors/problem.js';
+import { grantsPlugin } from './grants/grants-plugin.js';
 import { docsPlugin } from './plugins/docs.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { bundleRoutes } from './routes/bundles.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { operationRoutes } from './routes/operations.js';
 import { uploadRoutes } from './routes/uploads.js';
-import { grantsPlugin } from './services/grants-plugin.js';
-import { createCloudFrontSigner } from './signing/cloudfront-signer.js';
-import { createS3Signer, type S3Signer } from './signing/s3-signer.js';
-import type { EntitlementStore } from './store/entitlement-store.js';
-import { openSqliteStore } from './store/sqlite-store.js';
+import { cloudfrontSignerPlugin } from './signing/cloudfront-signer.js';
+import { s3SignerPlugin, type S3Signer } from './signing/s3-signer.js';
+import { entitlementStorePlugin, type EntitlementStore } from './store/entitlement-store.js';
+import { loggerOptions } from './logging/logger-options.js';
 
 export interface AppOptions {
   readonly config: Config;
-  /** Replaces the SQLite store in DATA_DIR (tests, fault injection). */
+  /** Replace the configured ports (tests, fault injection). Whoever passes one in owns it and closes it. */
   readonly store?: EntitlementStore;
   readonly s3Signer?: S3Signer;
+  /** Told about every decision, beside the log and metrics. */
+  readonly decisionRecorder?: DecisionRecorder;
   readonly now?: () => Date;
   readonly logger?: FastifyServerOptions['logger'];
 }
 
-/**
- * Never logged: tokens, cookies, signatures, policies. Fastify's request
- * serializer logs no headers; these paths cover anything that adds them.
- */
-export const REDACTED_LOG_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-  'headers.authorization',
-  'headers.cookie',
-  'token',
-  'url',
-  'fields',
-  'cookies',
-  'signature',
-  'policy',
-];
-
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/u;
-
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
-  return { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } };
-}
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
@@ -72,21 +53,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // plugin runs; without this they would answer in Fastify's own shape.
     frameworkErrors: (error, request, reply) => {
       const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed';
-      sendProblem(request, reply, 'BROKER_VALIDATION', detail);
+      problemFormatter.send(request, reply, { code: 'BROKER_VALIDATION', detail });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const store = options.store ?? (await openSqliteStore(join(config.dataDir, 'entitlements.sqlite')));
-  const s3 = options.s3Signer ?? createS3Signer(config.s3);
-  const cloudfront = config.cloudfront ? createCloudFrontSigner(config.cloudfront) : undefined;
-  app.addHook('onReady', async () => {
-    // Not fatal: credentials may appear later (a role being attached); /readyz reports it, and the first grant retries.
-    await s3.prepare().catch((error: unknown) => app.log.warn({ err: error }, 'S3 presigning could not be prepared at start-up'));
-  });
-  app.addHook('onClose', async () => {
-    s3.close();
-    await store.close();
-  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
@@ -105,9 +75,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin);
   await app.register(docsPlugin);
   await app.register(authenticationPlugin, { config });
-  await app.register(grantsPlugin, { config, store, s3, cloudfront, now: options.now ?? (() => new Date()) });
 
-  await app.register(operationRoutes, { store, s3 });
+  // Ports: each plugin opens, decorates and closes what it owns.
+  await app.register(entitlementStorePlugin, { config: config.store, store: options.store });
+  await app.register(s3SignerPlugin, { config: config.s3, signer: options.s3Signer });
+  await app.register(cloudfrontSignerPlugin, { config: config.cloudfront });
+  await app.register(decisionRecorderPlugin, { also: options.decisionRecorder });
+  await app.register(grantsPlugin, { config, now: options.now ?? (() => new Date()) });
+
+  await app.register(operationRoutes);
   // Everything registered in this context needs a verified token; nothing outside it does.
   await app.register(async (authenticated) => {
     authenticated.addHook('onRequest', (request) => authenticated.authenticate(request));

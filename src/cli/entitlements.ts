@@ -1,9 +1,8 @@
 import 'dotenv/config';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseEnv } from '../config/load.js';
-import { compilePattern } from '../policy/patterns.js';
-import { openSqliteStore } from '../store/sqlite-store.js';
+import { parseEnv, storeConfigOf } from '../config/load.js';
+import { InvalidEntitlementError, recordOf } from '../policy/entitlement.js';
+import { openStore } from '../store/entitlement-store.js';
 
 const usage = `usage:
   npm run -s entitlements -- grant --sub <subject> (--bundle <id> | --resource <pattern>...) [--action read|write]...
@@ -40,42 +39,35 @@ const { positionals, values } = parseArgs({
 
 const { env, errors } = parseEnv(process.env);
 if (errors.length > 0) fail(`entitlements: ${errors.join('; ')}`);
-const store = await openSqliteStore(join(resolve(env.DATA_DIR ?? './data'), 'entitlements.sqlite'));
+const store = await openStore(storeConfigOf(env));
 const now = new Date();
 try {
   const [command, id] = positionals;
   if (command === 'grant') {
     if (!values.sub) fail('entitlements: --sub is required');
-    if (!values.bundle && !values.resource) fail('entitlements: name a --bundle or at least one --resource');
     if (!values.by || !values.reason) fail('entitlements: --by and --reason are required: every entitlement says who granted it and why');
     const actions = (values.action ?? ['read']).map((action) => {
       if (action !== 'read' && action !== 'write') fail(`entitlements: --action "${action}" must be read or write`);
       return action;
     });
-    for (const pattern of values.resource ?? []) {
-      try {
-        compilePattern(pattern);
-      } catch (error) {
-        fail(`entitlements: ${(error as Error).message}`);
-      }
-    }
-    const created = await store.create(
-      {
-        subject: values.sub,
-        bundleId: values.bundle ?? null,
-        resources: values.resource ?? [],
-        actions,
-        notBefore: date('not-before', values['not-before']),
-        expiresAt: date('expires', values.expires),
-        grantedBy: values.by,
-        reason: values.reason,
-      },
-      now,
-    );
-    process.stdout.write(`${JSON.stringify(created)}\n`);
+    const input = {
+      subject: values.sub,
+      bundleId: values.bundle ?? null,
+      resources: values.resource ?? [],
+      actions,
+      notBefore: date('not-before', values['not-before']),
+      expiresAt: date('expires', values.expires),
+      grantedBy: values.by,
+      reason: values.reason,
+    };
+    const created = await store.create(input, now).catch((error: unknown) => {
+      if (error instanceof InvalidEntitlementError) fail(`entitlements: ${error.problems.join('; ')}`);
+      throw error;
+    });
+    process.stdout.write(`${JSON.stringify(recordOf(created))}\n`);
   } else if (command === 'list') {
     if (!values.sub) fail('entitlements: --sub is required');
-    for (const entitlement of await store.liveFor(values.sub, now)) process.stdout.write(`${JSON.stringify(entitlement)}\n`);
+    for (const entitlement of await store.liveFor(values.sub, now)) process.stdout.write(`${JSON.stringify(recordOf(entitlement))}\n`);
   } else if (command === 'revoke') {
     if (!id) fail('entitlements: revoke needs an entitlement id');
     if (!(await store.revoke(id, now))) fail(`entitlements: no live entitlement ${id}`);

@@ -1,5 +1,5 @@
 import type { Policy } from '../policy/compile.js';
-import type { Defaults } from '../policy/decide.js';
+import type { Defaults } from '../policy/defaults.js';
 
 export type Mode = 'development' | 'production' | 'test';
 
@@ -24,6 +24,12 @@ export interface S3Config {
   readonly credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
 
+/** Where entitlements live: the embedded SQLite file (`:memory:` for tests). */
+export interface StoreConfig {
+  readonly kind: 'sqlite';
+  readonly filename: string;
+}
+
 /** The broker's whole configuration, validated once at start-up and passed in; nothing reads process.env later. */
 export interface Config {
   readonly mode: Mode;
@@ -32,6 +38,7 @@ export interface Config {
   readonly logLevel: string;
   readonly trustProxy: boolean;
   readonly dataDir: string;
+  readonly store: StoreConfig;
   readonly policy: Policy;
   readonly s3: S3Config;
   readonly cloudfront: CloudFrontConfig | undefined;

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { GRANT_DEFAULTS, S3_MAX_PUT_BYTES, SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
 
 /**
  * Every environment variable the broker reads. `.env.example` documents the
@@ -46,9 +47,13 @@ export const EnvSchema = Type.Object({
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, examples: ['access-broker'] })),
   JWT_CLOCK_TOLERANCE_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, examples: [30] })),
 
-  GRANT_DEFAULT_TTL_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, examples: [900] })),
-  GRANT_MAX_TTL_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, examples: [86400] })),
-  UPLOAD_MAX_BYTES: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 * 1024 ** 3, examples: [104857600] })),
+  GRANT_DEFAULT_TTL_SECONDS: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: SIGV4_MAX_TTL_SECONDS, examples: [GRANT_DEFAULTS.defaultTtlSeconds] }),
+  ),
+  GRANT_MAX_TTL_SECONDS: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: SIGV4_MAX_TTL_SECONDS, examples: [GRANT_DEFAULTS.maxTtlSeconds] }),
+  ),
+  UPLOAD_MAX_BYTES: Type.Optional(Type.Integer({ minimum: 1, maximum: S3_MAX_PUT_BYTES, examples: [104857600] })),
 
   COOKIE_DOMAIN: Type.Optional(Type.String({ pattern: '^\\.?[a-z0-9.-]+$', examples: ['.example.com'] })),
   COOKIE_SAMESITE: Type.Optional(Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { examples: ['lax'] })),

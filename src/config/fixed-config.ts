@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import { DEVELOPMENT_S3 } from './load.js';
+import { GRANT_DEFAULTS } from '../policy/defaults.js';
 import { developmentPolicy } from '../policy/development-policy.js';
 import { validatePolicyDocument } from '../policy/load.js';
 
@@ -16,6 +17,7 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
     logLevel: 'silent',
     trustProxy: false,
     dataDir: '/nonexistent',
+    store: { kind: 'sqlite', filename: ':memory:' },
     policy: validatePolicyDocument(developmentPolicy, 'development policy'),
     s3: { ...DEVELOPMENT_S3, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
     cloudfront: undefined,
@@ -25,7 +27,7 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
       audience: undefined,
       clockToleranceSeconds: 5,
     },
-    grants: { defaultTtlSeconds: 900, maxTtlSeconds: 86_400, maxBytes: 5 * 1024 ** 3 },
+    grants: GRANT_DEFAULTS,
     cookies: { domain: undefined, sameSite: 'lax', secure: true },
     corsOrigins: [],
     developmentDefaults: [],

@@ -1,11 +1,12 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { PolicyError, type Policy } from '../policy/compile.js';
 import { developmentPolicy } from '../policy/development-policy.js';
 import { loadPolicyFile, validatePolicyDocument } from '../policy/load.js';
-import type { CloudFrontConfig, Config, JwtVerification, Mode, S3Config } from './config.js';
+import { GRANT_DEFAULTS } from '../policy/defaults.js';
+import type { CloudFrontConfig, Config, JwtVerification, Mode, S3Config, StoreConfig } from './config.js';
 import { loadDevelopmentSecrets, type DevelopmentSecrets } from './development-secrets.js';
 import { EnvSchema, type Env, type EnvName } from './env-schema.js';
 
@@ -194,11 +195,16 @@ function productionProblems(env: Env, verification: JwtVerification | undefined,
   return problems;
 }
 
+const dataDirOf = (env: Env): string => resolve(env.DATA_DIR ?? './data');
+
+/** The entitlement store the environment names; the CLI opens the same one as the broker. */
+export const storeConfigOf = (env: Env): StoreConfig => ({ kind: 'sqlite', filename: join(dataDirOf(env), 'entitlements.sqlite') });
+
 /** Validates the whole environment at once; every problem names its variable and shows a right value. */
 export async function loadConfig(raw: Readonly<Record<string, string | undefined>>): Promise<ConfigResult> {
   const { env, errors } = parseEnv(raw);
   const mode: Mode = env.NODE_ENV ?? 'development';
-  const dataDir = resolve(env.DATA_DIR ?? './data');
+  const dataDir = dataDirOf(env);
   let secrets: Promise<DevelopmentSecrets> | undefined;
   const dev = (): Promise<DevelopmentSecrets> => (secrets ??= loadDevelopmentSecrets(dataDir));
   const defaults: string[] = [];
@@ -209,8 +215,8 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
   const policy = await policyFrom(env, mode, errors, defaults);
   if (mode !== 'production') await dev(); // made on first start so the key pair is ready to upload to a key group
 
-  const defaultTtlSeconds = env.GRANT_DEFAULT_TTL_SECONDS ?? 900;
-  const maxTtlSeconds = env.GRANT_MAX_TTL_SECONDS ?? 86_400;
+  const defaultTtlSeconds = env.GRANT_DEFAULT_TTL_SECONDS ?? GRANT_DEFAULTS.defaultTtlSeconds;
+  const maxTtlSeconds = env.GRANT_MAX_TTL_SECONDS ?? GRANT_DEFAULTS.maxTtlSeconds;
   if (defaultTtlSeconds > maxTtlSeconds)
     errors.push(`GRANT_DEFAULT_TTL_SECONDS: ${defaultTtlSeconds} exceeds GRANT_MAX_TTL_SECONDS (${maxTtlSeconds})`);
   const sameSite = env.COOKIE_SAMESITE ?? 'lax';
@@ -237,6 +243,7 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
       logLevel: env.LOG_LEVEL ?? 'info',
       trustProxy: env.TRUST_PROXY ?? false,
       dataDir,
+      store: storeConfigOf(env),
       policy,
       s3,
       cloudfront,
@@ -246,7 +253,7 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
         audience: env.JWT_AUDIENCE,
         clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS ?? 30,
       },
-      grants: { defaultTtlSeconds, maxTtlSeconds, maxBytes: env.UPLOAD_MAX_BYTES ?? 5 * 1024 ** 3 },
+      grants: { defaultTtlSeconds, maxTtlSeconds, maxBytes: env.UPLOAD_MAX_BYTES ?? GRANT_DEFAULTS.maxBytes },
       cookies: { domain: env.COOKIE_DOMAIN, sameSite, secure },
       corsOrigins,
       developmentDefaults: defaults,

@@ -1,7 +1,7 @@
 /**
  * Every error a caller can see. Codes are stable API: clients branch on them,
  * so never rename one; add a new code instead. README's error table is checked
- * against this list by test/unit/errors.test.ts.
+ * against this list by test/unit/errors/catalogue.test.ts.
  */
 export const errorCatalogue = {
   BROKER_VALIDATION: { status: 400, title: 'Request is not valid' },

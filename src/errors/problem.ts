@@ -1,7 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import fp from 'fastify-plugin';
-import { BrokerError, errorCatalogue, problemType, type ErrorCode, type FieldError } from './catalogue.js';
+import { errorCatalogue, problemType, type ErrorCode, type FieldError } from './catalogue.js';
 
 export const ProblemSchema = Type.Object(
   {
@@ -18,17 +17,25 @@ export const ProblemSchema = Type.Object(
 );
 export type Problem = Static<typeof ProblemSchema>;
 
-export const problemRef = Type.Ref(ProblemSchema);
+/** An error as the error handler classified it, before any wire format. */
+export interface ErrorOutcome {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly errors?: FieldError[] | undefined;
+}
 
-export function sendProblem(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  code: ErrorCode,
-  detail: string,
-  errors?: FieldError[],
-): FastifyReply {
+/**
+ * How one context writes its errors. The broker's own routes answer RFC 9457
+ * problems; a prefix speaking another protocol (Uppy Companion's `/s3`, say)
+ * registers its own formatter and keeps the same classification.
+ */
+export interface ErrorFormatter {
+  send(request: FastifyRequest, reply: FastifyReply, outcome: ErrorOutcome): FastifyReply;
+}
+
+function problemOf(request: FastifyRequest, { code, detail, errors }: ErrorOutcome): Problem {
   const { status, title } = errorCatalogue[code];
-  const body: Problem = {
+  return {
     type: problemType(code),
     title,
     status,
@@ -38,80 +45,47 @@ export function sendProblem(
     requestId: request.id,
     ...(errors ? { errors } : {}),
   };
-  return reply.code(status).type('application/problem+json').send(body);
 }
 
-function fieldErrors(error: FastifyError): FieldError[] {
-  return (error.validation ?? []).map((item) => {
-    const missing = item.keyword === 'required' ? `/${String((item.params as { missingProperty?: string }).missingProperty)}` : '';
-    const extra =
-      item.keyword === 'additionalProperties' ? `/${String((item.params as { additionalProperty?: string }).additionalProperty)}` : '';
-    const path = `${error.validationContext ?? 'body'}${item.instancePath}${missing}${extra}`;
-    return { path, message: extra ? 'is not a known property' : (item.message ?? 'is not valid') };
-  });
-}
-
-// Fastify's own 4xx codes that callers can cause; everything else unknown is a 500.
-const FRAMEWORK_CODES: Record<string, ErrorCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'BROKER_PAYLOAD_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'BROKER_UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BROKER_VALIDATION',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'BROKER_VALIDATION',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'BROKER_VALIDATION',
+export const problemFormatter: ErrorFormatter = {
+  send(request, reply, outcome) {
+    const problem = problemOf(request, outcome);
+    return reply.code(problem.status).type('application/problem+json').send(problem);
+  },
 };
 
-/** One error shape everywhere; 5xx details stay in the logs. */
-export const problemPlugin = fp(
-  async (app: FastifyInstance) => {
-    app.addSchema(ProblemSchema);
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      if (error instanceof BrokerError) {
-        if (error.status >= 500) request.log.warn({ code: error.code, detail: error.message }, 'request failed');
-        return sendProblem(request, reply, error.code, error.message, error.errors);
-      }
-      if (error.validation) {
-        const errors = fieldErrors(error);
-        return sendProblem(request, reply, 'BROKER_VALIDATION', errors.map((item) => `${item.path} ${item.message}`).join('; '), errors);
-      }
-      const frameworkCode = error.code ? FRAMEWORK_CODES[error.code] : undefined;
-      if (frameworkCode) return sendProblem(request, reply, frameworkCode, error.message);
-      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-        request.log.info({ err: error }, 'client error without a catalogue code');
-        // Fastify's own 4xx messages describe the request, never server state, so they are safe to show.
-        const detail = error.code?.startsWith('FST_') ? error.message : 'the request could not be processed';
-        return sendProblem(request, reply, 'BROKER_VALIDATION', detail);
-      }
-      request.log.error({ err: error }, 'unhandled error');
-      return sendProblem(request, reply, 'BROKER_INTERNAL', `internal error; quote request id ${request.id} when reporting it`);
-    });
-    // Paths the app serves, so a known path with the wrong method answers 405 with Allow, not 404.
-    const routes: { pattern: RegExp; methods: string[] }[] = [];
-    app.addHook('onRoute', (route) => {
-      const pattern = new RegExp(
-        `^${route.url
-          .replace(/[.+?^${}()|[\]\\]/gu, '\\$&')
-          .replace(/:[A-Za-z0-9_]+/gu, '[^/]+')
-          .replace(/\*/gu, '.*')}$`,
-        'u',
+const exampleDetails: Partial<Record<ErrorCode, string>> = {
+  BROKER_VALIDATION: 'body/contentLength must be integer',
+  BROKER_UNAUTHENTICATED: 'token has expired',
+  BROKER_FORBIDDEN: 'no rule or entitlement grants write on key "uploads/bob/x.png"',
+  BROKER_LIMIT_EXCEEDED: 'rule "own-uploads": contentLength 209715200 exceeds the limit of 104857600 bytes',
+  BROKER_INTERNAL: 'internal error; quote request id c0ffee00-0000-4000-8000-000000000000 when reporting it',
+};
+
+/**
+ * The error responses a route can give, as served and documented:
+ * `application/problem+json`, grouped by status, with an example per code.
+ */
+export function problemResponses(path: string, ...codes: ErrorCode[]) {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of [...codes, 'BROKER_INTERNAL' as const]) {
+    const { status } = errorCatalogue[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const example = { url: path, id: 'c0ffee00-0000-4000-8000-000000000000' } as FastifyRequest;
+  return Object.fromEntries(
+    [...byStatus].map(([status, group]) => {
+      const examples = Object.fromEntries(
+        group.map((code) => [
+          code,
+          {
+            summary: errorCatalogue[code].title,
+            value: problemOf(example, { code, detail: exampleDetails[code] ?? errorCatalogue[code].title }),
+          },
+        ]),
       );
-      // OPTIONS (CORS preflight on every path) and HEAD (implied by GET) say nothing about what a path serves.
-      const methods = [route.method].flat().filter((method) => method !== 'OPTIONS' && method !== 'HEAD');
-      if (methods.length > 0) routes.push({ pattern, methods });
-    });
-    app.setNotFoundHandler((request, reply) => {
-      const path = request.url.split('?')[0] ?? '/';
-      const allowed = [...new Set(routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods))];
-      if (allowed.length > 0) {
-        reply.header('allow', allowed.join(', '));
-        return sendProblem(
-          request,
-          reply,
-          'BROKER_METHOD_NOT_ALLOWED',
-          `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
-        );
-      }
-      return sendProblem(request, reply, 'BROKER_NOT_FOUND', `no route ${request.method} ${path}`);
-    });
-  },
-  { name: 'access-broker-problems' },
-);
+      const description = group.map((code) => `\`${code}\`: ${errorCatalogue[code].title}`).join('; ');
+      return [status, { description, content: { 'application/problem+json': { schema: Type.Ref('Problem'), examples } } }];
+    }),
+  );
+}

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { GrantKind } from '../audit/decision-recorder.js';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-export type GrantKind = 'upload' | 'download' | 'bundle';
-
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's Prometheus registry; other plugins add their metrics to it. */
+    metricsRegistry: Registry;
+  }
   interface FastifyContextConfig {
     /** Names the route in logs and metrics. */
     operation?: string;
@@ -26,6 +29,7 @@ export const metricsPlugin = fp(
   async (app: FastifyInstance) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    app.decorate('metricsRegistry', registry);
     const grants = new Counter({
       name: 'broker_grants_total',
       help: 'Grant requests by kind and outcome (granted, denied, invalid, unauthenticated, error).',

@@ -1,6 +1,6 @@
-import { encodeKeyPath } from '../keys/key-path.js';
+import { encodeKeyForCloudFront } from '../keys/cloudfront-path.js';
 import { compilePattern, type CompiledPattern } from './patterns.js';
-import type { Action, Limits, Match, PolicyDocument } from './schema.js';
+import { POLICY_ID, type Action, type Limits, type Match, type PolicyDocument } from './schema.js';
 
 export interface CompiledRule {
   readonly id: string;
@@ -22,12 +22,14 @@ export interface Policy {
   readonly bundles: ReadonlyMap<string, CompiledBundle>;
 }
 
+const policyId = new RegExp(POLICY_ID, 'u');
+
 /** Checks what the schema cannot (pattern syntax, references) and prepares patterns once. */
 export function compilePolicy(document: PolicyDocument): Policy {
   const problems: string[] = [];
   const bundles = new Map<string, CompiledBundle>();
   for (const [id, bundle] of Object.entries(document.bundles ?? {})) {
-    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/u.test(id)) problems.push(`bundle id "${id}" must match ^[a-z0-9][a-z0-9._-]{0,63}$`);
+    if (!policyId.test(id)) problems.push(`bundle id "${id}" must match ${POLICY_ID}`);
     try {
       const resource = compilePattern(bundle.resource);
       const problem = bundle.cookiePath === undefined ? undefined : cookiePathProblem(bundle.cookiePath, resource);
@@ -75,7 +77,7 @@ export function compilePolicy(document: PolicyDocument): Policy {
 function cookiePathProblem(cookiePath: string, resource: CompiledPattern): string | undefined {
   const first = resource.parts[0];
   const fixed = first !== undefined && 'literal' in first ? first.literal : '';
-  const encoded = `/${encodeKeyPath(fixed)}`;
+  const encoded = `/${encodeKeyForCloudFront(fixed)}`;
   return encoded.startsWith(cookiePath)
     ? undefined
     : `cookiePath "${cookiePath}" is not a prefix of the resource path "${encoded}", so the cookies would never be sent with its requests`;

@@ -1,16 +1,13 @@
 import type { Principal } from '../auth/principal.js';
-import type { CompiledBundle, CompiledRule, Policy } from './compile.js';
-import { isLive, type Entitlement } from './entitlement.js';
-import { compilePattern, matchesResolved, resolvePattern, type CompiledPattern } from './patterns.js';
-import type { Action, Limits, Match } from './schema.js';
+import type { Policy } from './compile.js';
+import type { Defaults } from './defaults.js';
+import type { Entitlement } from './entitlement.js';
+import { matchesResolved, resolvePattern } from './patterns.js';
+import { permitsFor, type Permit, type Source } from './permits.js';
+import type { Action, Limits } from './schema.js';
 
-export interface Defaults {
-  readonly maxBytes: number;
-  readonly defaultTtlSeconds: number;
-  readonly maxTtlSeconds: number;
-}
-
-export type Target = { kind: 'key'; key: string } | { kind: 'bundle'; bundleId: string };
+export type KeyTarget = { kind: 'key'; key: string };
+export type Target = KeyTarget | { kind: 'bundle'; bundleId: string };
 
 export interface Ask {
   readonly action: Action;
@@ -19,8 +16,6 @@ export interface Ask {
   readonly contentLength?: number;
   readonly ttlSeconds?: number;
 }
-
-export type Source = { kind: 'rule'; id: string } | { kind: 'entitlement'; id: string };
 
 export type Decision =
   | { allow: true; source: Source; ttlSeconds: number; maxBytes: number }
@@ -35,55 +30,19 @@ export interface DecisionInput {
   readonly defaults: Defaults;
 }
 
-const claimMatches = (actual: unknown, wanted: unknown): boolean =>
-  Array.isArray(actual) ? actual.some((item) => item === wanted) : actual === wanted;
-
-/** Every condition named must hold; within a list, one match is enough. */
-export function matchesWhen(when: Match, principal: Principal): boolean {
-  if (when.subjects && !when.subjects.includes(principal.sub)) return false;
-  if (when.scopes && !when.scopes.some((scope) => principal.scopes.includes(scope))) return false;
-  if (when.roles && !when.roles.some((role) => principal.roles.includes(role))) return false;
-  for (const [name, wanted] of Object.entries(when.claims ?? {})) {
-    const options = Array.isArray(wanted) ? wanted : [wanted];
-    if (!options.some((option) => claimMatches(principal.claims[name], option))) return false;
-  }
-  return true;
-}
-
-const patternCovers = (pattern: CompiledPattern, principal: Principal, key: string): boolean => {
-  const resolved = resolvePattern(pattern, principal.claims);
+function bundleCoversKey(policy: Policy, bundleId: string, principal: Principal, key: string): boolean {
+  const bundle = policy.bundles.get(bundleId);
+  if (bundle === undefined) return false;
+  const resolved = resolvePattern(bundle.resource, principal.claims);
   return resolved.ok && matchesResolved(resolved.pattern, key);
-};
-
-const bundleCoversKey = (bundle: CompiledBundle | undefined, principal: Principal, key: string): boolean =>
-  bundle !== undefined && patternCovers(bundle.resource, principal, key);
-
-function ruleCovers(rule: CompiledRule, input: DecisionInput): boolean {
-  const { principal, ask, policy } = input;
-  if (!rule.actions.has(ask.action) || !matchesWhen(rule.when, principal)) return false;
-  if (ask.target.kind === 'bundle') return rule.bundles.includes(ask.target.bundleId);
-  const { key } = ask.target;
-  if (rule.resources.some((pattern) => patternCovers(pattern, principal, key))) return true;
-  return ask.action === 'read' && rule.bundles.some((id) => bundleCoversKey(policy.bundles.get(id), principal, key));
 }
 
-function entitlementCovers(entitlement: Entitlement, input: DecisionInput): boolean {
-  const { principal, ask, policy, now } = input;
-  if (entitlement.subject !== principal.sub || !isLive(entitlement, now)) return false;
-  if (!entitlement.actions.includes(ask.action)) return false;
-  if (ask.target.kind === 'bundle') return entitlement.bundleId === ask.target.bundleId;
+function covers(permit: Permit, { ask, policy, principal }: DecisionInput): boolean {
+  if (ask.target.kind === 'bundle') return permit.bundleIds.includes(ask.target.bundleId);
   const { key } = ask.target;
-  const byPattern = entitlement.resources.some((source) => {
-    try {
-      return patternCovers(compilePattern(source), principal, key);
-    } catch {
-      return false; // a malformed stored pattern grants nothing
-    }
-  });
-  if (byPattern) return true;
-  return (
-    ask.action === 'read' && entitlement.bundleId !== null && bundleCoversKey(policy.bundles.get(entitlement.bundleId), principal, key)
-  );
+  if (permit.resources.some((pattern) => matchesResolved(pattern, key))) return true;
+  // Reading a bundle also lets the caller read single keys inside it; bundles never grant writes.
+  return ask.action === 'read' && permit.bundleIds.some((bundleId) => bundleCoversKey(policy, bundleId, principal, key));
 }
 
 const mediaType = (contentType: string): string => (contentType.split(';')[0] ?? '').trim().toLowerCase();
@@ -93,11 +52,12 @@ function contentTypeAllowed(allowed: readonly string[], contentType: string): bo
   return allowed.some((range) => (range.endsWith('/*') ? type.startsWith(range.slice(0, -1)) : type === range));
 }
 
-/** Checks the ask against a candidate's limits; returns the reason it does not fit, if any. */
-function limitProblem(limits: Limits, input: DecisionInput): string | undefined {
-  const { ask, defaults } = input;
+const maxBytesOf = (limits: Limits, defaults: Defaults): number => Math.min(limits.maxBytes ?? defaults.maxBytes, defaults.maxBytes);
+
+/** Checks the ask against a permit's limits; returns the reason it does not fit, if any. */
+function limitProblem(limits: Limits, { ask, defaults }: DecisionInput): string | undefined {
   if (ask.action !== 'write') return undefined;
-  const maxBytes = Math.min(limits.maxBytes ?? defaults.maxBytes, defaults.maxBytes);
+  const maxBytes = maxBytesOf(limits, defaults);
   if (ask.contentLength !== undefined && ask.contentLength > maxBytes) {
     return `contentLength ${ask.contentLength} exceeds the limit of ${maxBytes} bytes`;
   }
@@ -107,24 +67,11 @@ function limitProblem(limits: Limits, input: DecisionInput): string | undefined 
   return undefined;
 }
 
-interface Candidate {
-  readonly source: Source;
-  readonly limits: Limits;
-  /** When what allows the grant ends (an entitlement's expiry or scheduled revocation); a grant must not outlive it. */
-  readonly endsAt: Date | undefined;
-}
-
-function allowWith({ source, limits, endsAt }: Candidate, input: DecisionInput): Decision {
-  const { defaults, ask, now } = input;
+function allowWith({ source, limits, endsAt }: Permit, { defaults, ask, now }: DecisionInput): Decision {
   const cap = Math.min(limits.maxTtlSeconds ?? defaults.maxTtlSeconds, defaults.maxTtlSeconds);
   const remaining = endsAt === undefined ? Number.POSITIVE_INFINITY : Math.floor((endsAt.getTime() - now.getTime()) / 1000);
   const ttlSeconds = Math.min(ask.ttlSeconds ?? defaults.defaultTtlSeconds, cap, remaining);
-  return { allow: true, source, ttlSeconds, maxBytes: Math.min(limits.maxBytes ?? defaults.maxBytes, defaults.maxBytes) };
-}
-
-function endOf(entitlement: Entitlement, now: Date): Date | undefined {
-  const ends = [entitlement.expiresAt, entitlement.revokedAt].filter((date): date is Date => date !== null && date > now);
-  return ends.length === 0 ? undefined : new Date(Math.min(...ends.map((date) => date.getTime())));
+  return { allow: true, source, ttlSeconds, maxBytes: maxBytesOf(limits, defaults) };
 }
 
 const describeTarget = (target: Target): string => (target.kind === 'key' ? `key "${target.key}"` : `bundle "${target.bundleId}"`);
@@ -135,12 +82,13 @@ const describeTarget = (target: Target): string => (target.kind === 'key' ? `key
  */
 export function decide(input: DecisionInput): Decision {
   let firstLimitDenial: Decision | undefined;
-  for (const candidate of coveringCandidates(input)) {
-    const { source, limits, endsAt } = candidate;
+  for (const permit of permitsFor(input.principal, input.ask.action, input.policy, input.entitlements, input.now)) {
+    if (!covers(permit, input)) continue;
     // An entitlement ending within the second cannot back even a one-second grant.
-    if (endsAt !== undefined && endsAt.getTime() - input.now.getTime() < 1000) continue;
-    const problem = limitProblem(limits, input);
-    if (problem === undefined) return allowWith(candidate, input);
+    if (permit.endsAt !== undefined && permit.endsAt.getTime() - input.now.getTime() < 1000) continue;
+    const problem = limitProblem(permit.limits, input);
+    if (problem === undefined) return allowWith(permit, input);
+    const { source } = permit;
     firstLimitDenial ??= { allow: false, code: 'BROKER_LIMIT_EXCEEDED', reason: `${source.kind} "${source.id}": ${problem}`, source };
   }
   return (
@@ -150,15 +98,4 @@ export function decide(input: DecisionInput): Decision {
       reason: `no rule or entitlement grants ${input.ask.action} on ${describeTarget(input.ask.target)}`,
     }
   );
-}
-
-function* coveringCandidates(input: DecisionInput): Generator<Candidate> {
-  for (const rule of input.policy.rules) {
-    if (ruleCovers(rule, input)) yield { source: { kind: 'rule', id: rule.id }, limits: rule.limits, endsAt: undefined };
-  }
-  for (const entitlement of input.entitlements) {
-    if (entitlementCovers(entitlement, input)) {
-      yield { source: { kind: 'entitlement', id: entitlement.id }, limits: {}, endsAt: endOf(entitlement, input.now) };
-    }
-  }
 }

@@ -1,7 +1,8 @@
-import type { Action } from './schema.js';
+import { compilePattern, type CompiledPattern } from './patterns.js';
+import { POLICY_ID, type Action } from './schema.js';
 
-/** A dynamic entitlement, granted at run time (a purchase, an invitation) and kept in the store. */
-export interface Entitlement {
+/** A dynamic entitlement as stored and shown: granted at run time (a purchase, an invitation). */
+export interface EntitlementRecord {
   readonly id: string;
   readonly subject: string;
   /** Either a bundle or resource patterns (or both). */
@@ -15,9 +16,95 @@ export interface Entitlement {
   readonly reason: string;
 }
 
-export function isLive(entitlement: Entitlement, now: Date): boolean {
+/** A record with its patterns compiled, once, when it is loaded or created: decisions never parse patterns. */
+export interface Entitlement extends EntitlementRecord {
+  readonly patterns: readonly CompiledPattern[];
+}
+
+export interface NewEntitlement {
+  readonly subject: string;
+  readonly bundleId?: string | null;
+  readonly resources?: readonly string[];
+  readonly actions: readonly Action[];
+  readonly notBefore?: Date | null;
+  readonly expiresAt?: Date | null;
+  readonly grantedBy: string;
+  readonly reason: string;
+}
+
+export class InvalidEntitlementError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`entitlement is not valid: ${problems.join('; ')}`);
+    this.name = 'InvalidEntitlementError';
+    this.problems = problems;
+  }
+}
+
+const bundleIdPattern = new RegExp(POLICY_ID, 'u');
+
+/**
+ * Every rule a new entitlement must meet, in one place: stores call it before
+ * writing, so the CLI and any API get the same answer.
+ */
+export function entitlementProblems(input: NewEntitlement): string[] {
+  const problems: string[] = [];
+  const resources = input.resources ?? [];
+  if (input.subject.trim() === '') problems.push('subject is empty');
+  if (input.bundleId != null && !bundleIdPattern.test(input.bundleId))
+    problems.push(`bundle id "${input.bundleId}" must match ${POLICY_ID}`);
+  if (input.bundleId == null && resources.length === 0) problems.push('name a bundle or at least one resource pattern');
+  for (const source of resources) {
+    try {
+      compilePattern(source);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (input.actions.length === 0) problems.push('name at least one action');
+  for (const action of input.actions)
+    if (action !== 'read' && action !== 'write') problems.push(`action "${String(action)}" must be read or write`);
+  if (input.actions.includes('write') && resources.length === 0) problems.push('bundles are read-only: write needs resource patterns');
+  for (const [name, date] of [
+    ['notBefore', input.notBefore],
+    ['expiresAt', input.expiresAt],
+  ] as const) {
+    if (date != null && Number.isNaN(date.getTime())) problems.push(`${name} is not a date`);
+  }
+  if (input.notBefore != null && input.expiresAt != null && input.expiresAt <= input.notBefore)
+    problems.push('expiresAt must be after notBefore');
+  if (input.grantedBy.trim() === '' || input.reason.trim() === '') problems.push('say who granted it and why (grantedBy, reason)');
+  return problems;
+}
+
+/** Compiles a stored record. A stored pattern that no longer compiles grants nothing; the rest still do. */
+export function compileEntitlement(record: EntitlementRecord): Entitlement {
+  const patterns: CompiledPattern[] = [];
+  for (const source of record.resources) {
+    try {
+      patterns.push(compilePattern(source));
+    } catch {
+      // written around entitlementProblems (by hand in the database): skipped, never widened
+    }
+  }
+  return { ...record, patterns };
+}
+
+/** The record without its compiled form, for output. */
+export function recordOf(entitlement: Entitlement): EntitlementRecord {
+  const { id, subject, bundleId, resources, actions, notBefore, expiresAt, revokedAt, grantedBy, reason } = entitlement;
+  return { id, subject, bundleId, resources, actions, notBefore, expiresAt, revokedAt, grantedBy, reason };
+}
+
+export function isLive(entitlement: EntitlementRecord, now: Date): boolean {
   if (entitlement.revokedAt && entitlement.revokedAt <= now) return false;
   if (entitlement.notBefore && entitlement.notBefore > now) return false;
   if (entitlement.expiresAt && entitlement.expiresAt <= now) return false;
   return true;
+}
+
+/** When what the entitlement allows ends (its expiry or scheduled revocation), if it ends after `now`. */
+export function endOf(entitlement: EntitlementRecord, now: Date): Date | undefined {
+  const ends = [entitlement.expiresAt, entitlement.revokedAt].filter((date): date is Date => date !== null && date > now);
+  return ends.length === 0 ? undefined : new Date(Math.min(...ends.map((date) => date.getTime())));
 }

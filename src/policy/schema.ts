@@ -1,14 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SIGV4_MAX_TTL_SECONDS } from './defaults.js';
 
-/** SigV4's hard ceiling on a presigned URL's lifetime; no grant may exceed it. */
-export const SIGV4_MAX_TTL_SECONDS = 604_800;
+/** Rule and bundle ids: short, lowercase, safe in URLs, logs and metric labels. */
+export const POLICY_ID = '^[a-z0-9][a-z0-9._-]{0,63}$';
 
 export const ActionSchema = Type.Union([Type.Literal('read'), Type.Literal('write')], {
   description: '`read`: download grants and bundle cookies. `write`: upload grants.',
 });
 export type Action = Static<typeof ActionSchema>;
 
-export const BundleIdSchema = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', examples: ['demo'] });
+export const BundleIdSchema = Type.String({ pattern: POLICY_ID, examples: ['demo'] });
 
 const MediaRangeSchema = Type.String({
   pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]*/([a-z0-9][a-z0-9!#$&^_.+-]*|\\*)$',
@@ -42,7 +43,7 @@ export type Match = Static<typeof MatchSchema>;
 
 export const RuleSchema = Type.Object(
   {
-    id: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }),
+    id: Type.String({ pattern: POLICY_ID }),
     description: Type.Optional(Type.String()),
     when: Type.Optional(MatchSchema),
     actions: Type.Array(ActionSchema, { minItems: 1, uniqueItems: true }),

@@ -1,10 +1,12 @@
+import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { Config } from '../config/config.js';
 import { BrokerError } from '../errors/catalogue.js';
-import { BundleCookiesSchema, BundleParamsSchema, problemResponses } from './schemas.js';
-import { SIGV4_MAX_TTL_SECONDS } from '../policy/schema.js';
+import { problemResponses } from '../errors/problem.js';
+import { BundleCookiesQuerySchema, BundleCookiesSchema, BundleParamsSchema, refTo } from '../grants/schemas.js';
+import { SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
+import { callerOf } from './caller.js';
 
 const CLOUDFRONT_COOKIES = ['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id', 'CloudFront-Hash-Algorithm'] as const;
 
@@ -30,18 +32,22 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
           'and COOKIE_DOMAIN. Browsers must call it with `credentials: "include"` for the cookies to be stored cross-origin.',
         security: [{ bearerAuth: [] }],
         params: BundleParamsSchema,
-        querystring: Type.Object(
-          {
-            ttlSeconds: Type.Optional(
-              Type.String({
-                pattern: '^[1-9][0-9]{0,5}$',
-                description: `Requested lifetime in seconds (at most ${SIGV4_MAX_TTL_SECONDS}), capped by the rule.`,
-              }),
-            ),
+        querystring: BundleCookiesQuerySchema,
+        response: {
+          200: {
+            ...refTo(BundleCookiesSchema),
+            description: 'The cookies are set (Set-Cookie); this summary names them and says when they expire.',
           },
-          { additionalProperties: false },
-        ),
-        response: { 200: BundleCookiesSchema, ...problemResponses(400, 401, 403, 404, 501) },
+          ...problemResponses(
+            '/v1/bundles/demo/cookies',
+            'BROKER_VALIDATION',
+            'BROKER_UNAUTHENTICATED',
+            'BROKER_FORBIDDEN',
+            'BROKER_BUNDLE_NOT_FOUND',
+            'BROKER_CDN_NOT_CONFIGURED',
+            'BROKER_AUTH_UNAVAILABLE',
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -49,8 +55,9 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
       if (request.body !== undefined && request.body !== null) {
         throw new BrokerError('BROKER_VALIDATION', 'this route takes no body; pass ttlSeconds in the query string');
       }
-      const ttl = request.query.ttlSeconds === undefined ? undefined : Math.min(Number(request.query.ttlSeconds), SIGV4_MAX_TTL_SECONDS);
-      const grant = await app.grants.bundleCookies(request.principal, request.params.bundleId, ttl, request.log);
+      const { ttlSeconds } = request.query;
+      const ttl = ttlSeconds === undefined ? undefined : Math.min(Number(ttlSeconds), SIGV4_MAX_TTL_SECONDS);
+      const grant = await app.bundleGrants.cookies(callerOf(request), request.params.bundleId, ttl);
       const options = { ...cookieOptions(config, grant.cookiePath), expires: grant.expiresAt };
       for (const [name, value] of Object.entries<string | undefined>(grant.cookies))
         if (value !== undefined) reply.setCookie(name, value, options);
@@ -73,11 +80,21 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
         summary: 'Clear the CloudFront cookies of a bundle (sign out of it)',
         security: [{ bearerAuth: [] }],
         params: BundleParamsSchema,
-        response: { 204: Type.Null(), ...problemResponses(400, 401, 404) },
+        response: {
+          204: Type.Null({ description: 'The cookies are cleared (Set-Cookie with a past expiry).' }),
+          ...problemResponses(
+            '/v1/bundles/demo/cookies',
+            'BROKER_VALIDATION',
+            'BROKER_UNAUTHENTICATED',
+            'BROKER_FORBIDDEN',
+            'BROKER_BUNDLE_NOT_FOUND',
+            'BROKER_AUTH_UNAVAILABLE',
+          ),
+        },
       },
     },
     async (request, reply) => {
-      const path = app.grants.bundleCookiePath(request.principal, request.params.bundleId);
+      const path = app.bundleGrants.cookiePath(request.principal, request.params.bundleId);
       for (const name of CLOUDFRONT_COOKIES) reply.clearCookie(name, cookieOptions(config, path));
       return reply.code(204).send(null);
     },

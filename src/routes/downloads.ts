@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DownloadsRequestSchema, DownloadsResponseSchema, MAX_DOWNLOAD_KEYS, problemResponses } from './schemas.js';
+import { problemResponses } from '../errors/problem.js';
+import { DownloadsRequestSchema, DownloadsResponseSchema, MAX_DOWNLOAD_KEYS, refTo } from '../grants/schemas.js';
+import { callerOf } from './caller.js';
 
 export const downloadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -14,12 +16,21 @@ export const downloadRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Each key gets a grant or an error, in request order (partial success answers 200). ' +
           'A CloudFront signed URL (canned policy) when CLOUDFRONT_DOMAIN is set, otherwise an S3 presigned GET.',
         security: [{ bearerAuth: [] }],
-        body: DownloadsRequestSchema,
-        response: { 200: DownloadsResponseSchema, ...problemResponses(400, 401, 415, 503) },
+        body: refTo(DownloadsRequestSchema),
+        response: {
+          200: { ...refTo(DownloadsResponseSchema), description: 'One grant or one error per key, in request order.' },
+          ...problemResponses(
+            '/v1/downloads',
+            'BROKER_VALIDATION',
+            'BROKER_UNAUTHENTICATED',
+            'BROKER_PAYLOAD_TOO_LARGE',
+            'BROKER_UNSUPPORTED_MEDIA_TYPE',
+            'BROKER_AUTH_UNAVAILABLE',
+            'BROKER_SIGNING_UNAVAILABLE',
+          ),
+        },
       },
     },
-    async (request) => ({
-      results: await app.grants.downloads(request.principal, request.body.keys, request.body.ttlSeconds, request.log),
-    }),
+    async (request) => ({ results: await app.downloadGrants.grant(callerOf(request), request.body.keys, request.body.ttlSeconds) }),
   );
 };

@@ -1,18 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { BrokerError } from '../errors/catalogue.js';
-import type { S3Signer } from '../signing/s3-signer.js';
-import type { EntitlementStore } from '../store/entitlement-store.js';
-import { problemResponses } from './schemas.js';
+import { problemResponses } from '../errors/problem.js';
 
-const Status = Type.Object({ status: Type.Literal('ok') });
+const status = (description: string) => Type.Object({ status: Type.Literal('ok') }, { description });
 
-export const operationRoutes: FastifyPluginAsyncTypebox<{ store: EntitlementStore; s3: S3Signer }> = async (app, { store, s3 }) => {
+export const operationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/healthz',
     {
       config: { operation: 'healthz' },
-      schema: { operationId: 'healthz', tags: ['operations'], summary: 'The process is up', response: { 200: Status } },
+      schema: {
+        operationId: 'healthz',
+        tags: ['operations'],
+        summary: 'The process is up',
+        response: { 200: status('The process answers.') },
+      },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -25,17 +28,17 @@ export const operationRoutes: FastifyPluginAsyncTypebox<{ store: EntitlementStor
         operationId: 'readyz',
         tags: ['operations'],
         summary: 'The broker can decide and sign: the store answers and signing credentials load',
-        response: { 200: Status, ...problemResponses(503) },
+        response: { 200: status('Ready to grant.'), ...problemResponses('/readyz', 'BROKER_NOT_READY') },
       },
     },
     async () => {
       try {
-        await store.ping();
+        await app.entitlements.ping();
       } catch {
         throw new BrokerError('BROKER_NOT_READY', 'the entitlement store does not answer');
       }
       try {
-        await s3.credentialsExpireAt();
+        await app.s3Signer.credentialsExpireAt();
       } catch {
         throw new BrokerError('BROKER_NOT_READY', 'S3 signing credentials could not be loaded');
       }

@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { problemResponses, UploadGrantSchema, UploadRequestSchema } from './schemas.js';
+import { problemResponses } from '../errors/problem.js';
+import { PostGrantSchema, PutGrantSchema, refTo, UploadRequestSchema } from '../grants/schemas.js';
+import { Type } from '@sinclair/typebox';
+import { callerOf } from './caller.js';
 
 export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -14,13 +17,26 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'PUT signs Content-Type and the exact Content-Length; POST carries a content-length-range and the Content-Type in its policy. ' +
           'Without `key`, the broker generates one under a prefix you may write.',
         security: [{ bearerAuth: [] }],
-        body: UploadRequestSchema,
-        response: { 201: UploadGrantSchema, ...problemResponses(400, 401, 403, 415, 503) },
+        body: refTo(UploadRequestSchema),
+        response: {
+          201: Type.Union([refTo(PutGrantSchema), refTo(PostGrantSchema)], {
+            description: 'The upload grant: a PutGrant (method PUT) or a PostGrant (method POST), valid until expiresAt.',
+          }),
+          ...problemResponses(
+            '/v1/uploads',
+            'BROKER_VALIDATION',
+            'BROKER_INVALID_KEY',
+            'BROKER_UNAUTHENTICATED',
+            'BROKER_FORBIDDEN',
+            'BROKER_LIMIT_EXCEEDED',
+            'BROKER_PAYLOAD_TOO_LARGE',
+            'BROKER_UNSUPPORTED_MEDIA_TYPE',
+            'BROKER_AUTH_UNAVAILABLE',
+            'BROKER_SIGNING_UNAVAILABLE',
+          ),
+        },
       },
     },
-    async (request, reply) => {
-      const grant = await app.grants.upload(request.principal, request.body, request.log);
-      return reply.code(201).send(grant);
-    },
+    async (request, reply) => reply.code(201).send(await app.uploadGrants.grant(callerOf(request), request.body)),
   );
 };

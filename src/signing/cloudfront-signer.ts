@@ -1,6 +1,8 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import type { CloudFrontConfig } from '../config/config.js';
-import { encodeKeyPath } from '../keys/key-path.js';
+import { encodeKeyForCloudFront } from '../keys/cloudfront-path.js';
 
 // A type alias, not an interface, so it is usable as a record of cookie names to values.
 export type SignedCookies = {
@@ -63,8 +65,8 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
     signUrl(key, expiresAt) {
       // Hand-built rather than the SDK's getSignedUrl, which decodes and re-encodes
       // the path and so turns an escaped `%2A` back into a wildcard `*`.
-      // test/unit/cloudfront-signer.test.ts proves the output equal to the SDK's for ordinary keys.
-      const url = `${origin}/${encodeKeyPath(key)}`;
+      // test/unit/signing/cloudfront-signer.test.ts proves the output equal to the SDK's for ordinary keys.
+      const url = `${origin}/${encodeKeyForCloudFront(key)}`;
       const expires = epochSeconds(expiresAt);
       const policy = `{"Statement":[{"Resource":"${url}","Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`;
       const signature = sign(policy);
@@ -86,3 +88,18 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
     },
   };
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Undefined when no CDN is configured: downloads fall back to S3, bundle cookies answer 501. */
+    cloudfrontSigner: CloudFrontSigner | undefined;
+  }
+}
+
+/** Parses the CloudFront key once, at start-up, so a bad key stops the broker rather than the first grant. */
+export const cloudfrontSignerPlugin = fp(
+  async (app: FastifyInstance, options: { config: CloudFrontConfig | undefined }) => {
+    app.decorate('cloudfrontSigner', options.config === undefined ? undefined : createCloudFrontSigner(options.config));
+  },
+  { name: 'access-broker-cloudfront-signer' },
+);

@@ -27,9 +27,9 @@ const PROBE_KEY = 'probe';
 
 /**
  * S3's encoding of a key in the path: each segment RFC 3986-escaped (`!'()*` too), `/` kept,
- * exactly as the SDK serialises it. Not keys/key-path.ts, whose encoding matches CloudFront's signer.
+ * exactly as the SDK serialises it. Not encodeKeyForCloudFront (keys/cloudfront-path.ts), whose encoding matches CloudFront's signer.
  */
-export const encodeKeyForPath = (key: string): string => key.split('/').map(extendedEncodeURIComponent).join('/');
+export const encodeKeyForS3Path = (key: string): string => key.split('/').map(extendedEncodeURIComponent).join('/');
 
 export async function createPresignTemplate(client: S3Client, bucket: string): Promise<PresignTemplate> {
   const probe = new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: PROBE_KEY }), { expiresIn: 60 }));
@@ -52,7 +52,7 @@ export async function createPresignTemplate(client: S3Client, bucket: string): P
         protocol,
         hostname,
         ...(port === undefined ? {} : { port }),
-        path: `${pathPrefix}${encodeKeyForPath(key)}`,
+        path: `${pathPrefix}${encodeKeyForS3Path(key)}`,
         query: { 'x-id': commandIds[method] },
         headers: { ...headers, host },
       });

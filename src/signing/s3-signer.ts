@@ -1,5 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import type { S3Config } from '../config/config.js';
 import { createPresignTemplate, type PresignTemplate } from './s3-presign-template.js';
 
@@ -94,3 +96,23 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
     },
   };
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    s3Signer: S3Signer;
+  }
+}
+
+/** Creates the S3 signer from configuration and closes it with the app; a signer passed in belongs to the caller. */
+export const s3SignerPlugin = fp(
+  async (app: FastifyInstance, options: { config: S3Config; signer?: S3Signer | undefined }) => {
+    const signer = options.signer ?? createS3Signer(options.config);
+    app.decorate('s3Signer', signer);
+    app.addHook('onReady', async () => {
+      // Not fatal: credentials may appear later (a role being attached); /readyz reports it, and the first grant retries.
+      await signer.prepare().catch((error: unknown) => app.log.warn({ err: error }, 'S3 presigning could not be prepared at start-up'));
+    });
+    if (options.signer === undefined) app.addHook('onClose', async () => signer.close());
+  },
+  { name: 'access-broker-s3-signer' },
+);

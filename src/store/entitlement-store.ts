@@ -1,27 +1,42 @@
-import type { Entitlement } from '../policy/entitlement.js';
-import type { Action } from '../policy/schema.js';
-
-export interface NewEntitlement {
-  readonly subject: string;
-  readonly bundleId?: string | null;
-  readonly resources?: readonly string[];
-  readonly actions: readonly Action[];
-  readonly notBefore?: Date | null;
-  readonly expiresAt?: Date | null;
-  readonly grantedBy: string;
-  readonly reason: string;
-}
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { StoreConfig } from '../config/config.js';
+import type { Entitlement, NewEntitlement } from '../policy/entitlement.js';
+import { openSqliteStore } from './sqlite-store.js';
 
 /**
- * Where dynamic entitlements live. The embedded SQLite store and the networked
- * ones implement this and pass one contract suite (test/unit/store-contract.ts).
+ * The entitlement store port. The embedded SQLite store and the networked ones
+ * implement it and pass one contract suite (test/contract/entitlement-store.ts).
  */
 export interface EntitlementStore {
-  /** Entitlements of this subject that are live at `now` (not revoked, started, not expired). */
+  /** Entitlements of this subject that are live at `now` (not revoked, started, not expired), oldest first, patterns compiled. */
   liveFor(subject: string, now: Date): Promise<Entitlement[]>;
+  /** Throws InvalidEntitlementError, naming every problem, for an entitlement that breaks the rules of entitlementProblems(). */
   create(entitlement: NewEntitlement, now: Date): Promise<Entitlement>;
+  /** Revokes a live or future entitlement; false when there is no such entitlement or it is already revoked. */
   revoke(id: string, now: Date): Promise<boolean>;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The one way to open the configured store: the app and the CLI both call it. */
+export async function openStore(config: StoreConfig): Promise<EntitlementStore> {
+  return openSqliteStore(config.filename);
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    entitlements: EntitlementStore;
+  }
+}
+
+/** Opens the configured store and closes it with the app; a store passed in belongs to the caller, who closes it. */
+export const entitlementStorePlugin = fp(
+  async (app: FastifyInstance, options: { config: StoreConfig; store?: EntitlementStore | undefined }) => {
+    const store = options.store ?? (await openStore(options.config));
+    if (options.store === undefined) app.addHook('onClose', async () => store.close());
+    app.decorate('entitlements', store);
+  },
+  { name: 'access-broker-entitlement-store' },
+);

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
-import type { Entitlement } from '../policy/entitlement.js';
+import {
+  compileEntitlement,
+  entitlementProblems,
+  InvalidEntitlementError,
+  type Entitlement,
+  type EntitlementRecord,
+} from '../policy/entitlement.js';
 import type { Action } from '../policy/schema.js';
 import type { EntitlementStore } from './entitlement-store.js';
 
@@ -48,6 +56,10 @@ const migrations: Record<string, Migration> = {
 const toDate = (value: number | null): Date | null => (value === null ? null : new Date(value));
 
 function toEntitlement(row: EntitlementsTable): Entitlement {
+  return compileEntitlement(toRecord(row));
+}
+
+function toRecord(row: EntitlementsTable): EntitlementRecord {
   return {
     id: row.id,
     subject: row.subject,
@@ -63,6 +75,7 @@ function toEntitlement(row: EntitlementsTable): Entitlement {
 }
 
 export async function openSqliteStore(filename: string): Promise<EntitlementStore> {
+  if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
   const database = new Database(filename);
   // WAL lets readiness checks and decisions read while a grant is being written.
   database.pragma('journal_mode = WAL');
@@ -91,6 +104,8 @@ export async function openSqliteStore(filename: string): Promise<EntitlementStor
       return rows.map(toEntitlement);
     },
     async create(input, now) {
+      const problems = entitlementProblems(input);
+      if (problems.length > 0) throw new InvalidEntitlementError(problems);
       const row: EntitlementsTable = {
         id: randomUUID(),
         subject: input.subject,

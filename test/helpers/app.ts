@@ -1,18 +1,18 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, loggerOptions, type AppOptions } from '../../src/app.js';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { buildApp, type AppOptions } from '../../src/app.js';
+import { loggerOptions } from '../../src/logging/logger-options.js';
 import { testConfig } from './config.js';
 
-/** An app on an in-memory store; close it with `after(() => app.close())`. */
+/**
+ * An app on an in-memory store (testConfig's); close it with `after(() => app.close())`.
+ * A store passed in belongs to the test, and is closed with the app for convenience.
+ */
 export async function testApp(options: Partial<AppOptions> = {}): Promise<FastifyInstance> {
-  return buildApp({
-    config: options.config ?? testConfig(),
-    store: options.store ?? (await openSqliteStore(':memory:')),
-    logger: options.logger ?? false,
-    ...(options.s3Signer ? { s3Signer: options.s3Signer } : {}),
-    ...(options.now ? { now: options.now } : {}),
-  });
+  const app = await buildApp({ ...options, config: options.config ?? testConfig(), logger: options.logger ?? false });
+  const { store } = options;
+  if (store) app.addHook('onClose', async () => store.close());
+  return app;
 }
 
 /** Collects every log line the app writes, with the production redaction settings. */
@@ -25,7 +25,7 @@ export function capturedLogger(config = testConfig()): { logger: AppOptions['log
     },
   });
   const options = loggerOptions({ ...config, logLevel: 'trace' });
-  return { logger: { ...(options as object), stream }, lines: () => chunks.join('') };
+  return { logger: { ...options, stream }, lines: () => chunks.join('') };
 }
 
 export type { FastifyInstance };

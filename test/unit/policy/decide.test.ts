@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { matchesWhen } from '../../../src/policy/decide.js';
+import { matchesWhen } from '../../../src/policy/permits.js';
 import {
   DEFAULTS,
   allowed,

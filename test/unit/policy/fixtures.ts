@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { principalFromClaims, type Principal } from '../../../src/auth/principal.js';
 import type { Policy } from '../../../src/policy/compile.js';
-import { decide, type Ask, type Decision, type Defaults } from '../../../src/policy/decide.js';
-import type { Entitlement } from '../../../src/policy/entitlement.js';
+import { decide, type Ask, type Decision } from '../../../src/policy/decide.js';
+import type { Defaults } from '../../../src/policy/defaults.js';
+import { compileEntitlement, type Entitlement, type EntitlementRecord } from '../../../src/policy/entitlement.js';
 import { validatePolicyDocument } from '../../../src/policy/load.js';
 
 export const NOW = new Date('2025-06-01T12:00:00.000Z');
@@ -21,8 +22,9 @@ export function principal(claims: Record<string, unknown>): Principal {
   return result;
 }
 
-export function entitlement(overrides: Partial<Entitlement> & Pick<Entitlement, 'id'>): Entitlement {
-  return {
+/** An entitlement as the store hands it over: compiled from its record. */
+export function entitlement(overrides: Partial<EntitlementRecord> & Pick<EntitlementRecord, 'id'>): Entitlement {
+  return compileEntitlement({
     subject: 'alice',
     bundleId: null,
     resources: [],
@@ -33,7 +35,7 @@ export function entitlement(overrides: Partial<Entitlement> & Pick<Entitlement, 
     grantedBy: 'test',
     reason: 'test',
     ...overrides,
-  };
+  });
 }
 
 export const readKey = (key: string, extra: Partial<Ask> = {}): Ask => ({ action: 'read', target: { kind: 'key', key }, ...extra });

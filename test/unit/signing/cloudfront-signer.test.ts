@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
-import { encodeKeyPath } from '../../../src/keys/key-path.js';
+import { encodeKeyForCloudFront } from '../../../src/keys/cloudfront-path.js';
 import { createCloudFrontSigner, shareableExpiry } from '../../../src/signing/cloudfront-signer.js';
 import { cannedPolicyOf, fromCloudFrontBase64, verifyCloudFrontSignature } from '../../helpers/cloudfront.js';
 import { cloudfrontKeyPair } from '../../helpers/config.js';
@@ -22,7 +22,7 @@ for (const hashAlgorithm of ['SHA1', 'SHA256'] as const) {
       test(`equals the AWS SDK's own output for ${JSON.stringify(key)}`, () => {
         const ours = signer.signUrl(key, expiresAt);
         const sdk = getSignedUrl({
-          url: `https://${domain}/${encodeKeyPath(key)}`,
+          url: `https://${domain}/${encodeKeyForCloudFront(key)}`,
           keyPairId: 'KTESTKEYPAIR01',
           privateKey,
           dateLessThan: expiresAt,

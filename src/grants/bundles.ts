@@ -1,0 +1,50 @@
+import type { Principal } from '../auth/principal.js';
+import { BrokerError } from '../errors/catalogue.js';
+import { encodeKeyForCloudFront } from '../keys/cloudfront-path.js';
+import type { Policy } from '../policy/compile.js';
+import { resolvePattern } from '../policy/patterns.js';
+import { shareableExpiry, type CloudFrontSigner, type SignedCookies } from '../signing/cloudfront-signer.js';
+import type { Authorizer, Caller } from './authorizer.js';
+
+export interface BundleGrant {
+  readonly bundleId: string;
+  readonly resource: string;
+  readonly expiresAt: Date;
+  readonly cookiePath: string;
+  readonly cookies: SignedCookies;
+}
+
+/** Bundle grants: CloudFront signed cookies over a bundle's resource pattern. */
+export class BundleGrants {
+  constructor(
+    private readonly deps: { readonly authorizer: Authorizer; readonly policy: Policy; readonly cloudfront: CloudFrontSigner | undefined },
+  ) {}
+
+  async cookies(caller: Caller, bundleId: string, ttlSeconds: number | undefined): Promise<BundleGrant> {
+    const scope = this.scope(caller.principal, bundleId);
+    const { cloudfront } = this.deps;
+    if (!cloudfront) throw new BrokerError('BROKER_CDN_NOT_CONFIGURED', 'bundle cookies need CLOUDFRONT_DOMAIN and a CloudFront key pair');
+    const authorization = await this.deps.authorizer.begin(caller, 'bundle');
+    const decision = authorization.require({ action: 'read', target: { kind: 'bundle', bundleId }, ttlSeconds });
+    const resource = `https://${cloudfront.domain}/${scope.path}`;
+    const expiresAt = shareableExpiry(authorization.now, decision.ttlSeconds);
+    return { bundleId, resource, expiresAt, cookiePath: scope.cookiePath, cookies: cloudfront.signCookies(resource, expiresAt) };
+  }
+
+  /** The cookie path a bundle's cookies were set with, so they can be cleared. */
+  cookiePath(principal: Principal, bundleId: string): string {
+    return this.scope(principal, bundleId).cookiePath;
+  }
+
+  private scope(principal: Principal, bundleId: string): { path: string; cookiePath: string } {
+    const bundle = this.deps.policy.bundles.get(bundleId);
+    if (!bundle) throw new BrokerError('BROKER_BUNDLE_NOT_FOUND', `no bundle "${bundleId}" is defined`);
+    const resolved = resolvePattern(bundle.resource, principal.claims);
+    if (!resolved.ok) throw new BrokerError('BROKER_FORBIDDEN', `bundle "${bundleId}": ${resolved.reason}`);
+    // Literal chunks are percent-encoded (a `?` or `*` in them becomes %3F / %2A); only the pattern's own `*` stay wildcards.
+    const path = resolved.pattern.chunks.map(encodeKeyForCloudFront).join('*');
+    const firstChunk = resolved.pattern.chunks[0] ?? '';
+    const cookiePath = bundle.cookiePath ?? `/${encodeKeyForCloudFront(firstChunk.slice(0, firstChunk.lastIndexOf('/') + 1))}`;
+    return { path, cookiePath };
+  }
+}

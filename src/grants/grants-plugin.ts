@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config/config.js';
+import { Authorizer } from './authorizer.js';
+import { BundleGrants } from './bundles.js';
+import { DownloadGrants } from './downloads.js';
+import { grantSchemas } from './schemas.js';
+import { UploadGrants } from './uploads.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    uploadGrants: UploadGrants;
+    downloadGrants: DownloadGrants;
+    bundleGrants: BundleGrants;
+  }
+}
+
+/** The grant services, built on the ports the plugins before it decorated. */
+export const grantsPlugin = fp(
+  async (app: FastifyInstance, options: { config: Config; now: () => Date }) => {
+    const { policy, grants: defaults } = options.config;
+    const authorizer = new Authorizer({ policy, defaults, store: app.entitlements, recorder: app.decisionRecorder, now: options.now });
+    const { s3Signer: s3, cloudfrontSigner: cloudfront } = app;
+    for (const schema of grantSchemas) app.addSchema(schema);
+    app.decorate('uploadGrants', new UploadGrants({ authorizer, s3 }));
+    app.decorate('downloadGrants', new DownloadGrants({ authorizer, s3, cloudfront }));
+    app.decorate('bundleGrants', new BundleGrants({ authorizer, policy, cloudfront }));
+  },
+  {
+    name: 'access-broker-grants',
+    dependencies: [
+      'access-broker-entitlement-store',
+      'access-broker-s3-signer',
+      'access-broker-cloudfront-signer',
+      'access-broker-decision-recorder',
+    ],
+  },
+);

@@ -1,0 +1,192 @@
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { MAX_KEY_BYTES } from '../keys/object-key.js';
+import { GRANT_DEFAULTS, S3_MAX_PUT_BYTES, SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
+import { BundleIdSchema } from '../policy/schema.js';
+
+/**
+ * The grant API's contract. Each schema validates requests (or serialises
+ * responses), gives the TypeScript types through Static, and appears by its
+ * `$id` under the OpenAPI document's schemas.
+ */
+
+/** Keys per POST /v1/downloads call: bounds the work (and signatures) one request can demand. */
+export const MAX_DOWNLOAD_KEYS = 100;
+
+// Characters are checked here, bytes and segments by checkObjectKey, which gives the precise reason.
+const KeySchema = Type.String({
+  minLength: 1,
+  maxLength: MAX_KEY_BYTES,
+  description: 'S3 object key, at most 1024 UTF-8 bytes.',
+  examples: ['uploads/alice/report.pdf'],
+});
+
+const TtlSchema = Type.Integer({
+  minimum: 1,
+  maximum: SIGV4_MAX_TTL_SECONDS,
+  description: `Requested lifetime in seconds; capped by the matching rule and the broker maximum. Defaults to GRANT_DEFAULT_TTL_SECONDS (${GRANT_DEFAULTS.defaultTtlSeconds}).`,
+  examples: [GRANT_DEFAULTS.defaultTtlSeconds],
+});
+
+const ExpiresAt = Type.String({ format: 'date-time', description: 'When the grant stops working, in whole seconds.' });
+
+export const UploadRequestSchema = Type.Object(
+  {
+    contentType: Type.String({
+      pattern:
+        '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[A-Za-z0-9_.-]+=("[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"|[A-Za-z0-9_.-]+))*$',
+      maxLength: 255,
+      description: 'The Content-Type the upload will carry; it is signed, so S3 refuses any other.',
+      examples: ['image/png'],
+    }),
+    contentLength: Type.Integer({
+      minimum: 0,
+      maximum: S3_MAX_PUT_BYTES,
+      description: 'PUT: the exact size in bytes (signed). POST: the largest size the form accepts.',
+      examples: [48213],
+    }),
+    filename: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        description: 'Original file name, kept (sanitised) at the end of a generated key.',
+        examples: ['cat.png'],
+      }),
+    ),
+    key: Type.Optional(
+      Type.String({
+        ...KeySchema,
+        description: 'A key of your own choosing inside a prefix you may write. Omit it to let the broker generate one.',
+      }),
+    ),
+    method: Type.Optional(
+      Type.Union([Type.Literal('PUT'), Type.Literal('POST')], {
+        default: 'PUT',
+        description: 'PUT: a presigned URL. POST: a presigned HTML form.',
+      }),
+    ),
+    ttlSeconds: Type.Optional(TtlSchema),
+  },
+  {
+    additionalProperties: false,
+    $id: 'UploadRequest',
+    title: 'UploadRequest',
+    examples: [{ contentType: 'image/png', contentLength: 48213, filename: 'cat.png' }],
+  },
+);
+export type UploadRequest = Static<typeof UploadRequestSchema>;
+
+export const PutGrantSchema = Type.Object(
+  {
+    method: Type.Literal('PUT'),
+    url: Type.String({ description: 'The URL to send the bytes to.' }),
+    headers: Type.Record(Type.String(), Type.String(), { description: 'Send these headers exactly: they are signed.' }),
+    key: KeySchema,
+    expiresAt: ExpiresAt,
+  },
+  { $id: 'PutGrant', title: 'PutGrant', description: 'A presigned PUT: Content-Type and the exact Content-Length are signed.' },
+);
+
+export const PostGrantSchema = Type.Object(
+  {
+    method: Type.Literal('POST'),
+    url: Type.String({ description: 'The form action.' }),
+    fields: Type.Record(Type.String(), Type.String(), { description: 'Form fields to send, in order, before the `file` field.' }),
+    key: KeySchema,
+    expiresAt: ExpiresAt,
+  },
+  {
+    $id: 'PostGrant',
+    title: 'PostGrant',
+    description: 'A presigned POST form: its policy carries content-length-range and the Content-Type.',
+  },
+);
+
+export type PutGrant = Static<typeof PutGrantSchema>;
+export type PostGrant = Static<typeof PostGrantSchema>;
+export type UploadGrant = PutGrant | PostGrant;
+
+export const DownloadsRequestSchema = Type.Object(
+  {
+    keys: Type.Array(KeySchema, { minItems: 1, maxItems: MAX_DOWNLOAD_KEYS, description: `One to ${MAX_DOWNLOAD_KEYS} object keys.` }),
+    ttlSeconds: Type.Optional(TtlSchema),
+  },
+  {
+    additionalProperties: false,
+    $id: 'DownloadsRequest',
+    title: 'DownloadsRequest',
+    examples: [{ keys: ['uploads/alice/report.pdf', 'public/logo.png'] }],
+  },
+);
+export type DownloadsRequest = Static<typeof DownloadsRequestSchema>;
+
+export const DownloadGrantSchema = Type.Object(
+  { key: Type.String(), url: Type.String({ description: 'CloudFront signed URL, or S3 presigned GET.' }), expiresAt: ExpiresAt },
+  { $id: 'DownloadGrant', title: 'DownloadGrant' },
+);
+export const DownloadErrorSchema = Type.Object(
+  {
+    key: Type.String(),
+    error: Type.Object({ code: Type.String({ description: 'A code from the error catalogue.' }), detail: Type.String() }),
+  },
+  { $id: 'DownloadError', title: 'DownloadError', description: 'Why this key got no grant.' },
+);
+export type DownloadResult = Static<typeof DownloadGrantSchema> | Static<typeof DownloadErrorSchema>;
+
+export const DownloadsResponseSchema = Type.Object(
+  {
+    results: Type.Array(Type.Union([refTo(DownloadGrantSchema), refTo(DownloadErrorSchema)]), {
+      description: 'One entry per requested key, in request order: a grant, or the reason there is none.',
+    }),
+  },
+  { $id: 'DownloadsResponse', title: 'DownloadsResponse' },
+);
+
+export const BundleParamsSchema = Type.Object({ bundleId: BundleIdSchema }, { additionalProperties: false });
+
+export const BundleCookiesQuerySchema = Type.Object(
+  {
+    ttlSeconds: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,5}$',
+        description: `Requested lifetime in seconds (at most ${SIGV4_MAX_TTL_SECONDS}), capped by the rule. Defaults to GRANT_DEFAULT_TTL_SECONDS.`,
+        examples: ['3600'],
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const BundleCookiesSchema = Type.Object(
+  {
+    bundleId: Type.String(),
+    resource: Type.String({ description: 'The CloudFront resource the cookies grant, with its wildcard.' }),
+    expiresAt: ExpiresAt,
+    cookies: Type.Array(Type.String(), { description: 'Names of the cookies set (their values are only in Set-Cookie).' }),
+  },
+  { $id: 'BundleCookies', title: 'BundleCookies' },
+);
+export type BundleCookies = Static<typeof BundleCookiesSchema>;
+
+/** Registered once (app.addSchema) so that routes refer to them by name and the document lists them. */
+export const grantSchemas: readonly TSchema[] = [
+  UploadRequestSchema,
+  PutGrantSchema,
+  PostGrantSchema,
+  DownloadsRequestSchema,
+  DownloadGrantSchema,
+  DownloadErrorSchema,
+  DownloadsResponseSchema,
+  BundleCookiesSchema,
+];
+
+/** A reference to a registered schema that keeps its static type. */
+export function refTo<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
+  if (schema.$id === undefined) throw new Error('refTo needs a schema with an $id');
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id));
+}
+
+/** A JSON response with a description, as OpenAPI shows it. */
+export const jsonResponse = <T extends TSchema>(description: string, schema: T) => ({
+  description,
+  content: { 'application/json': { schema: refTo(schema) } },
+});
