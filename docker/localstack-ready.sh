@@ -1,14 +1,6 @@
 #!/bin/sh
 # LocalStack init hook: the development bucket, with the CORS a browser upload
-# needs (multipart clients read ETag, so it must be exposed).
+# needs (dev-bucket-cors.json, also used by npm run s3 and npm run create-bucket).
 set -eu
 awslocal s3 mb s3://access-broker-dev
-awslocal s3api put-bucket-cors --bucket access-broker-dev --cors-configuration '{
-  "CORSRules": [{
-    "AllowedOrigins": ["http://localhost:3000", "http://localhost:5173", "http://localhost:8080"],
-    "AllowedMethods": ["GET", "PUT", "POST", "HEAD"],
-    "AllowedHeaders": ["*"],
-    "ExposeHeaders": ["ETag"],
-    "MaxAgeSeconds": 600
-  }]
-}'
+awslocal s3api put-bucket-cors --bucket access-broker-dev --cors-configuration file:///etc/localstack/dev-bucket-cors.json

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { CreateBucketCommand, PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import type { CORSRule } from '@aws-sdk/client-s3';
 import { DEVELOPMENT_S3 } from '../src/config/load.js';
@@ -6,16 +7,10 @@ import { DEVELOPMENT_S3 } from '../src/config/load.js';
 // upload needs; LocalStack takes any key with the secret "test". `--no-cors` skips the CORS.
 // Used by `npm run create-bucket` and scripts/local-s3.sh (`npm run s3`).
 
-/** The same rules as docker/localstack-ready.sh: the dev front ends' origins; multipart clients read ETag. */
-const DEVELOPMENT_CORS: CORSRule[] = [
-  {
-    AllowedOrigins: ['http://localhost:3000', 'http://localhost:5173', 'http://localhost:8080'],
-    AllowedMethods: ['GET', 'PUT', 'POST', 'HEAD'],
-    AllowedHeaders: ['*'],
-    ExposeHeaders: ['ETag'],
-    MaxAgeSeconds: 600,
-  },
-];
+/** The development bucket's CORS, shared with docker/localstack-ready.sh: the dev front ends' origins; multipart clients read ETag. */
+const { CORSRules: DEVELOPMENT_CORS } = JSON.parse(await readFile(new URL('../docker/dev-bucket-cors.json', import.meta.url), 'utf8')) as {
+  CORSRules: CORSRule[];
+};
 
 const args = process.argv.slice(2);
 const unknown = args.filter((arg) => arg !== '--no-cors');
