@@ -22,6 +22,7 @@ function dockerAvailable(): boolean {
 
 const HOW_TO_PROVIDE = `The integration tests need a real S3 endpoint and found none.
 Provide one of:
+  - \`npm run s3\` in another terminal, then S3_ENDPOINT=http://127.0.0.1:4566 npm test;
   - S3_ENDPOINT=http://127.0.0.1:4566 (LocalStack 4.14.0 with S3_SKIP_SIGNATURE_VALIDATION=0, or another S3 server),
     with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY if it is not LocalStack's test/test;
   - a running Docker engine: the tests then start ${LOCALSTACK_IMAGE} with testcontainers;
