@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, beforeEach, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { principalFromClaims } from '../../src/auth/principal.js';
+import { decide, type Ask } from '../../src/policy/decide.js';
+import type { Entitlement } from '../../src/policy/entitlement.js';
+import { validatePolicyDocument } from '../../src/policy/load.js';
+import { openStore, type EntitlementStore } from '../../src/store/entitlement-store.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
+
+const root = mkdtempSync(join(tmpdir(), 'entitlement-store-contract-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+let files = 0;
+/** A file in a directory that does not exist yet: the store creates it. */
+const freshFilename = (): string => {
+  files += 1;
+  return join(root, `store-${files}`, 'data', 'entitlements.sqlite');
+};
+
+entitlementStoreContract('SQLite store in memory', () => openSqliteStore(':memory:'));
+entitlementStoreContract('SQLite store in a file (openStore)', () => openStore({ kind: 'sqlite', filename: freshFilename() }));
+
+describe('SQLite file store shared by the CLI and a running broker', () => {
+  let filename: string;
+  let broker: EntitlementStore;
+  let cli: EntitlementStore;
+
+  beforeEach(async () => {
+    filename = freshFilename();
+    broker = await openStore({ kind: 'sqlite', filename });
+    cli = await openStore({ kind: 'sqlite', filename });
+  });
+
+  afterEach(async () => {
+    await cli.close();
+    await broker.close();
+  });
+
+  test('an entitlement granted through one handle is live in another opened on the same file', async () => {
+    const granted = await cli.create(newEntitlement({ expiresAt: msFromNow(60_000) }), NOW);
+    assert.deepEqual(await broker.liveFor('alice', NOW), [granted]);
+  });
+
+  test('a revoke through one handle takes effect in the other', async () => {
+    const granted = await broker.create(newEntitlement(), NOW);
+    assert.equal((await broker.liveFor('alice', NOW)).length, 1);
+    assert.equal(await cli.revoke(granted.id, NOW), true);
+    assert.deepEqual(await broker.liveFor('alice', NOW), []);
+    assert.equal(await broker.revoke(granted.id, NOW), false);
+  });
+
+  test('the same entitlement revoked from both handles at once: exactly one revoke wins', async () => {
+    const granted = await broker.create(newEntitlement(), NOW);
+    const results = await Promise.all([cli, broker, cli, broker].map((store) => store.revoke(granted.id, NOW)));
+    assert.equal(results.filter(Boolean).length, 1);
+  });
+
+  test('creates from both handles at once all land', async () => {
+    const created = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? cli : broker).create(newEntitlement({ reason: `r${i}` }), NOW)),
+    );
+    const live = (await broker.liveFor('alice', NOW)).map((entitlement) => entitlement.id).sort();
+    assert.deepEqual(live, created.map((entitlement) => entitlement.id).sort());
+    assert.deepEqual((await cli.liveFor('alice', NOW)).map((entitlement) => entitlement.id).sort(), live);
+  });
+
+  test('entitlements survive closing every handle and reopening the file', async () => {
+    const granted = await cli.create(newEntitlement({ notBefore: msFromNow(-1), expiresAt: msFromNow(1000) }), NOW);
+    await cli.close();
+    await broker.close();
+    const reopened = await openStore({ kind: 'sqlite', filename });
+    try {
+      assert.deepEqual(await reopened.liveFor('alice', NOW), [granted]);
+    } finally {
+      await reopened.close();
+    }
+    // afterEach closes these again; closing twice must be harmless.
+  });
+
+  test('the store creates its missing directory, private to the broker’s user', () => {
+    const directory = join(filename, '..');
+    assert.ok(statSync(filename).isFile());
+    assert.equal(statSync(directory).mode & 0o777, 0o700);
+  });
+
+  describe('rows written around create (by hand in the database)', () => {
+    const policy = validatePolicyDocument({ version: 1, rules: [] }, 'contract test');
+    const alice = principalFromClaims({ sub: 'alice' });
+    assert.ok(alice);
+    const reads = (entitlements: readonly Entitlement[], key: string): boolean => {
+      const ask: Ask = { action: 'read', target: { kind: 'key', key } };
+      const defaults = { maxBytes: 1000, defaultTtlSeconds: 900, maxTtlSeconds: 3600 };
+      return decide({ policy, principal: alice, ask, entitlements, now: NOW, defaults }).allow;
+    };
+
+    function insertByHand(resources: readonly string[]): string {
+      const database = new Database(filename);
+      try {
+        database
+          .prepare(
+            `insert into entitlements (id, subject, bundle_id, resources, actions, not_before, expires_at, revoked_at, granted_by, reason, created_at)
+             values (?, 'alice', null, ?, '["read"]', null, null, null, 'dba', 'by hand', ?)`,
+          )
+          .run('by-hand-1', JSON.stringify(resources), NOW.getTime());
+      } finally {
+        database.close();
+      }
+      return 'by-hand-1';
+    }
+
+    test('regression: a malformed stored pattern grants nothing, and the entitlement’s other patterns still do', async () => {
+      const resources = ['/x/*', 'x?', 'shared/{oops', 'reports/*'];
+      const id = insertByHand(resources);
+      const live = await broker.liveFor('alice', NOW);
+      assert.equal(live.length, 1);
+      const [found] = live;
+      assert.equal(found?.id, id);
+      assert.deepEqual(found.resources, resources, 'the stored sources are shown as they are');
+      assert.deepEqual(
+        found.patterns.map((pattern) => pattern.source),
+        ['reports/*'],
+      );
+      assert.equal(reads(live, 'reports/q1.pdf'), true);
+      for (const key of ['/x/a', 'x/a', 'x?', 'xa', 'shared/{oops', 'shared/anything']) assert.equal(reads(live, key), false, key);
+    });
+
+    test('a row written by hand can still be revoked through the store', async () => {
+      const id = insertByHand(['reports/*']);
+      assert.equal(await cli.revoke(id, NOW), true);
+      assert.deepEqual(await broker.liveFor('alice', NOW), []);
+    });
+  });
+});
