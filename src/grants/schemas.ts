@@ -167,12 +167,13 @@ export const BundleCookiesSchema = Type.Object(
 );
 export type BundleCookies = Static<typeof BundleCookiesSchema>;
 
-/** Registered once (app.addSchema) so that routes refer to them by name and the document lists them. */
+/**
+ * Registered once (app.addSchema) so that responses refer to them by name and the document lists them.
+ * Request bodies stay inline: Swagger UI fills its "Try it out" form from an inline schema's example.
+ */
 export const grantSchemas: readonly TSchema[] = [
-  UploadRequestSchema,
   PutGrantSchema,
   PostGrantSchema,
-  DownloadsRequestSchema,
   DownloadGrantSchema,
   DownloadErrorSchema,
   DownloadsResponseSchema,
@@ -184,9 +185,3 @@ export function refTo<T extends TSchema>(schema: T): TUnsafe<Static<T>> {
   if (schema.$id === undefined) throw new Error('refTo needs a schema with an $id');
   return Type.Unsafe<Static<T>>(Type.Ref(schema.$id));
 }
-
-/** A JSON response with a description, as OpenAPI shows it. */
-export const jsonResponse = <T extends TSchema>(description: string, schema: T) => ({
-  description,
-  content: { 'application/json': { schema: refTo(schema) } },
-});

@@ -16,7 +16,7 @@ export const downloadRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Each key gets a grant or an error, in request order (partial success answers 200). ' +
           'A CloudFront signed URL (canned policy) when CLOUDFRONT_DOMAIN is set, otherwise an S3 presigned GET.',
         security: [{ bearerAuth: [] }],
-        body: refTo(DownloadsRequestSchema),
+        body: DownloadsRequestSchema,
         response: {
           200: { ...refTo(DownloadsResponseSchema), description: 'One grant or one error per key, in request order.' },
           ...problemResponses(

@@ -17,7 +17,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'PUT signs Content-Type and the exact Content-Length; POST carries a content-length-range and the Content-Type in its policy. ' +
           'Without `key`, the broker generates one under a prefix you may write.',
         security: [{ bearerAuth: [] }],
-        body: refTo(UploadRequestSchema),
+        body: UploadRequestSchema,
         response: {
           201: Type.Union([refTo(PutGrantSchema), refTo(PostGrantSchema)], {
             description: 'The upload grant: a PutGrant (method PUT) or a PostGrant (method POST), valid until expiresAt.',
