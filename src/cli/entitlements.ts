@@ -70,7 +70,7 @@ try {
     for (const entitlement of await store.liveFor(values.sub, now)) process.stdout.write(`${JSON.stringify(recordOf(entitlement))}\n`);
   } else if (command === 'revoke') {
     if (!id) fail('entitlements: revoke needs an entitlement id');
-    if (!(await store.revoke(id, now))) fail(`entitlements: no live entitlement ${id}`);
+    if (!(await store.revoke(id, now))) fail(`entitlements: no entitlement ${id}, or it is already revoked`);
     process.stdout.write(`revoked ${id}\n`);
   } else {
     fail(command ? `entitlements: unknown command "${command}"` : 'entitlements: name a command');

@@ -13,7 +13,11 @@ export interface EntitlementStore {
   liveFor(subject: string, now: Date): Promise<Entitlement[]>;
   /** Throws InvalidEntitlementError, naming every problem, for an entitlement that breaks the rules of entitlementProblems(). */
   create(entitlement: NewEntitlement, now: Date): Promise<Entitlement>;
-  /** Revokes a live or future entitlement; false when there is no such entitlement or it is already revoked. */
+  /**
+   * Revokes the entitlement at `now` (a later `now` schedules the revocation). An earlier revocation
+   * replaces a later scheduled one, never the other way round. False when there is no such entitlement
+   * or it is already revoked at or before `now`. Expired entitlements can be revoked, so the record says so.
+   */
   revoke(id: string, now: Date): Promise<boolean>;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;

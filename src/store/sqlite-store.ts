@@ -55,17 +55,33 @@ const migrations: Record<string, Migration> = {
 
 const toDate = (value: number | null): Date | null => (value === null ? null : new Date(value));
 
-function toEntitlement(row: EntitlementsTable): Entitlement {
-  return compileEntitlement(toRecord(row));
+/** A JSON array of strings, or undefined for anything else (a row edited by hand). */
+function stringArray(text: string): string[] | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-function toRecord(row: EntitlementsTable): EntitlementRecord {
+const isAction = (value: string): value is Action => value === 'read' || value === 'write';
+
+/** Undefined for a row whose lists do not parse: it grants nothing, and the subject's other rows still count. */
+function toEntitlement(row: EntitlementsTable): Entitlement | undefined {
+  const resources = stringArray(row.resources);
+  const actions = stringArray(row.actions);
+  if (resources === undefined || actions === undefined || !actions.every(isAction)) return undefined;
+  return compileEntitlement(toRecord(row, resources, actions));
+}
+
+function toRecord(row: EntitlementsTable, resources: string[], actions: Action[]): EntitlementRecord {
   return {
     id: row.id,
     subject: row.subject,
     bundleId: row.bundle_id,
-    resources: JSON.parse(row.resources) as string[],
-    actions: JSON.parse(row.actions) as Action[],
+    resources,
+    actions,
     notBefore: toDate(row.not_before),
     expiresAt: toDate(row.expires_at),
     revokedAt: toDate(row.revoked_at),
@@ -101,7 +117,7 @@ export async function openSqliteStore(filename: string): Promise<EntitlementStor
         .orderBy('created_at')
         .orderBy('id')
         .execute();
-      return rows.map(toEntitlement);
+      return rows.flatMap((row) => toEntitlement(row) ?? []);
     },
     async create(input, now) {
       const problems = entitlementProblems(input);
@@ -120,14 +136,15 @@ export async function openSqliteStore(filename: string): Promise<EntitlementStor
         created_at: now.getTime(),
       };
       await db.insertInto('entitlements').values(row).execute();
-      return toEntitlement(row);
+      return compileEntitlement(toRecord(row, [...(input.resources ?? [])], [...input.actions]));
     },
     async revoke(id, now) {
       const result = await db
         .updateTable('entitlements')
         .set({ revoked_at: now.getTime() })
         .where('id', '=', id)
-        .where('revoked_at', 'is', null)
+        // Never postpones a revocation; an earlier one (cutting a scheduled revocation short) wins.
+        .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now.getTime())]))
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },

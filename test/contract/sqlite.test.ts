@@ -98,19 +98,19 @@ describe('SQLite file store shared by the CLI and a running broker', () => {
       return decide({ policy, principal: alice, ask, entitlements, now: NOW, defaults }).allow;
     };
 
-    function insertByHand(resources: readonly string[]): string {
+    function insertByHand(resources: readonly string[] | string, { id = 'by-hand-1', actions = '["read"]' } = {}): string {
       const database = new Database(filename);
       try {
         database
           .prepare(
             `insert into entitlements (id, subject, bundle_id, resources, actions, not_before, expires_at, revoked_at, granted_by, reason, created_at)
-             values (?, 'alice', null, ?, '["read"]', null, null, null, 'dba', 'by hand', ?)`,
+             values (?, 'alice', null, ?, ?, null, null, null, 'dba', 'by hand', ?)`,
           )
-          .run('by-hand-1', JSON.stringify(resources), NOW.getTime());
+          .run(id, typeof resources === 'string' ? resources : JSON.stringify(resources), actions, NOW.getTime());
       } finally {
         database.close();
       }
-      return 'by-hand-1';
+      return id;
     }
 
     test('regression: a malformed stored pattern grants nothing, and the entitlement’s other patterns still do', async () => {
@@ -127,6 +127,20 @@ describe('SQLite file store shared by the CLI and a running broker', () => {
       );
       assert.equal(reads(live, 'reports/q1.pdf'), true);
       for (const key of ['/x/a', 'x/a', 'x?', 'xa', 'shared/{oops', 'shared/anything']) assert.equal(reads(live, key), false, key);
+    });
+
+    test('regression: a row whose lists do not parse grants nothing, and the subject’s other entitlements still do', async () => {
+      const good = insertByHand(['reports/*'], { id: 'good' });
+      insertByHand('reports/* not json', { id: 'broken-json' });
+      insertByHand('{"not":"a list"}', { id: 'not-a-list' });
+      insertByHand(['shared/*'], { id: 'unknown-action', actions: '["read","admin"]' });
+      const live = await broker.liveFor('alice', NOW);
+      assert.deepEqual(
+        live.map((entitlement) => entitlement.id),
+        [good],
+      );
+      assert.equal(reads(live, 'reports/q1.pdf'), true);
+      assert.equal(reads(live, 'shared/x'), false);
     });
 
     test('a row written by hand can still be revoked through the store', async () => {
