@@ -3,7 +3,7 @@ import { shareableExpiry, type CloudFrontSigner } from '../signing/cloudfront-si
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
 import { credentialsDeadline, s3Expiry, secondsBetween } from './expiry.js';
-import type { DownloadResult } from './schemas.js';
+import type { DownloadResult, DownloadsRequest } from './schemas.js';
 
 /** Download grants: per key a CloudFront signed URL, or an S3 presigned GET where no CDN is configured, or the reason there is none. */
 export class DownloadGrants {
@@ -11,7 +11,7 @@ export class DownloadGrants {
     private readonly deps: { readonly authorizer: Authorizer; readonly s3: S3Signer; readonly cloudfront: CloudFrontSigner | undefined },
   ) {}
 
-  async grant(caller: Caller, keys: readonly string[], ttlSeconds: number | undefined): Promise<DownloadResult[]> {
+  async grant(caller: Caller, { keys, ttlSeconds }: DownloadsRequest): Promise<DownloadResult[]> {
     const authorization = await this.deps.authorizer.begin(caller, 'download');
     const { now } = authorization;
     const { cloudfront, s3 } = this.deps;

@@ -165,7 +165,6 @@ export const BundleCookiesSchema = Type.Object(
   },
   { $id: 'BundleCookies', title: 'BundleCookies' },
 );
-export type BundleCookies = Static<typeof BundleCookiesSchema>;
 
 /**
  * Registered once (app.addSchema) so that responses refer to them by name and the document lists them.

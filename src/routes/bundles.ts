@@ -2,13 +2,23 @@ import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Config } from '../config/config.js';
-import { BrokerError } from '../errors/catalogue.js';
+import { BrokerError, type ErrorCode } from '../errors/catalogue.js';
 import { problemResponses } from '../errors/problem.js';
 import { BundleCookiesQuerySchema, BundleCookiesSchema, BundleParamsSchema, refTo } from '../grants/schemas.js';
 import { SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
 import { callerOf } from './caller.js';
 
 const CLOUDFRONT_COOKIES = ['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id', 'CloudFront-Hash-Algorithm'] as const;
+
+const BUNDLE_PATH_EXAMPLE = '/v1/bundles/demo/cookies';
+// Both routes resolve the bundle for the caller (unknown bundle, claims that cannot fill its pattern) after the token check.
+const BUNDLE_PROBLEMS = [
+  'BROKER_VALIDATION',
+  'BROKER_UNAUTHENTICATED',
+  'BROKER_FORBIDDEN',
+  'BROKER_BUNDLE_NOT_FOUND',
+  'BROKER_AUTH_UNAVAILABLE',
+] as const satisfies readonly ErrorCode[];
 
 const cookieOptions = (config: Config, path: string): CookieSerializeOptions => ({
   path,
@@ -38,15 +48,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
             ...refTo(BundleCookiesSchema),
             description: 'The cookies are set (Set-Cookie); this summary names them and says when they expire.',
           },
-          ...problemResponses(
-            '/v1/bundles/demo/cookies',
-            'BROKER_VALIDATION',
-            'BROKER_UNAUTHENTICATED',
-            'BROKER_FORBIDDEN',
-            'BROKER_BUNDLE_NOT_FOUND',
-            'BROKER_CDN_NOT_CONFIGURED',
-            'BROKER_AUTH_UNAVAILABLE',
-          ),
+          ...problemResponses(BUNDLE_PATH_EXAMPLE, ...BUNDLE_PROBLEMS, 'BROKER_CDN_NOT_CONFIGURED'),
         },
       },
     },
@@ -82,14 +84,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
         params: BundleParamsSchema,
         response: {
           204: Type.Null({ description: 'The cookies are cleared (Set-Cookie with a past expiry).' }),
-          ...problemResponses(
-            '/v1/bundles/demo/cookies',
-            'BROKER_VALIDATION',
-            'BROKER_UNAUTHENTICATED',
-            'BROKER_FORBIDDEN',
-            'BROKER_BUNDLE_NOT_FOUND',
-            'BROKER_AUTH_UNAVAILABLE',
-          ),
+          ...problemResponses(BUNDLE_PATH_EXAMPLE, ...BUNDLE_PROBLEMS),
         },
       },
     },

@@ -31,6 +31,6 @@ export const downloadRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => ({ results: await app.downloadGrants.grant(callerOf(request), request.body.keys, request.body.ttlSeconds) }),
+    async (request) => ({ results: await app.downloadGrants.grant(callerOf(request), request.body) }),
   );
 };
