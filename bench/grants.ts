@@ -105,7 +105,7 @@ const s3Config: S3Config = {
 const baseConfig: Config = fixedConfig({
   s3: s3Config,
   cloudfront: cloudfrontConfig,
-  jwt: { verification: { kind: 'secret', secret: JWT_SECRET }, issuer: undefined, audience: undefined, clockToleranceSeconds: 0 },
+  jwt: { ...fixedConfig().jwt, verification: { kind: 'secret', secret: JWT_SECRET }, clockToleranceSeconds: 0 },
 });
 const s3OnlyConfig: Config = { ...baseConfig, cloudfront: undefined };
 

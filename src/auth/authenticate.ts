@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import { BrokerError } from '../errors/catalogue.js';
 import { createJwksKeys } from './jwks.js';
 import { principalFromClaims, type Principal } from './principal.js';
+import { tokenProblem } from './token-rules.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,6 +46,7 @@ function jwtOptions(config: Config, log: FastifyBaseLogger): FastifyJWTOptions {
       ? createJwksKeys({
           url: verification.url,
           onError: (error) => log.warn({ err: error }, 'fetching JWKS_URL failed; keeping the last good keys'),
+          onKeyRefused: (kid, reason) => log.warn({ kid, reason }, 'JWKS_URL publishes a key this broker refuses'),
         })
       : undefined;
   const secret: FastifyJWTOptions['secret'] =
@@ -57,9 +59,11 @@ function jwtOptions(config: Config, log: FastifyBaseLogger): FastifyJWTOptions {
     secret,
     decode: { complete: true },
     verify: {
+      complete: true, // the header too, for tokenProblem's `typ` check
       algorithms,
       clockTolerance: clockToleranceSeconds * 1000,
-      requiredClaims: ['sub', 'exp'],
+      // A configured issuer or audience is required here as well as compared: fast-jwt only compares a claim that is present.
+      requiredClaims: ['sub', 'exp', ...(issuer === undefined ? [] : ['iss']), ...(audience === undefined ? [] : ['aud'])],
       ...(issuer === undefined ? {} : { allowedIss: issuer }),
       ...(audience === undefined ? {} : { allowedAud: audience }),
     } as FastifyJWTOptions['verify'],
@@ -67,11 +71,31 @@ function jwtOptions(config: Config, log: FastifyBaseLogger): FastifyJWTOptions {
   };
 }
 
-function toBrokerError(error: unknown): BrokerError {
-  if (error instanceof BrokerError) return error;
+function reasonOf(error: unknown): string {
+  if (error instanceof BrokerError) return error.message;
   const { code, message } = error as { code?: string; message?: string };
-  if (code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && message) return new BrokerError('BROKER_UNAUTHENTICATED', message);
-  return new BrokerError('BROKER_UNAUTHENTICATED', (code && DETAILS[code]) ?? 'token is not valid');
+  if (code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && message) return message;
+  if (code && DETAILS[code]) return DETAILS[code];
+  // fast-jwt's own messages describe the token's shape ("The aud claim must be a string…"), never a secret or the token.
+  if (code?.startsWith('FAST_JWT_') && message) return `token is not valid: ${message.replace(/\.$/u, '')}`;
+  return 'token is not valid';
+}
+
+// RFC 6750 §3: error_description is a quoted string of printable ASCII without `"` or `\`.
+const quotable = (text: string): string => text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/gu, "'");
+
+/** 401 with the reason, and the WWW-Authenticate challenge RFC 6750 asks for. */
+function refusal(request: FastifyRequest, reason: string, tokenPresent: boolean): BrokerError {
+  request.log.info({ reason }, 'token refused');
+  const challenge = tokenPresent
+    ? `Bearer realm="access-broker", error="invalid_token", error_description="${quotable(reason)}"`
+    : 'Bearer realm="access-broker"';
+  return new BrokerError('BROKER_UNAUTHENTICATED', reason, { headers: { 'www-authenticate': challenge } });
+}
+
+interface VerifiedToken {
+  readonly header: Record<string, unknown>;
+  readonly payload: Record<string, unknown>;
 }
 
 /** Registers JWT verification and `authenticate`, used as an onRequest hook by the authenticated context. */
@@ -85,15 +109,20 @@ export const authenticationPlugin = fp(
         return principal;
       },
     });
+    const rules = options.config.jwt;
     app.decorate('authenticate', async (request: FastifyRequest) => {
-      let claims: Record<string, unknown>;
+      const tokenPresent = request.headers.authorization !== undefined;
+      let token: VerifiedToken;
       try {
-        claims = await request.jwtVerify<Record<string, unknown>>();
+        token = await request.jwtVerify<VerifiedToken>();
       } catch (error) {
-        throw toBrokerError(error);
+        if (error instanceof BrokerError && error.status >= 500) throw error; // the identity provider is down: 503, not 401
+        throw refusal(request, reasonOf(error), tokenPresent);
       }
-      const principal = principalFromClaims(claims);
-      if (!principal) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token has no usable "sub" claim');
+      const problem = tokenProblem(token.header, token.payload, Math.floor(Date.now() / 1000), rules);
+      if (problem !== undefined) throw refusal(request, problem, true);
+      const principal = principalFromClaims(token.payload);
+      if (!principal) throw refusal(request, 'token has no usable "sub" claim', true);
       principals.set(request, principal);
     });
   },

@@ -1,5 +1,6 @@
-import { createPublicKey, type JsonWebKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { BrokerError } from '../errors/catalogue.js';
+import { verificationKeyVerdict, type KeyDeclaration, type VerificationAlgorithm } from './key-rules.js';
 
 export interface JwksOptions {
   readonly url: string;
@@ -13,6 +14,8 @@ export interface JwksOptions {
   readonly now?: () => number;
   /** Told about each failed fetch (the broker logs it). */
   readonly onError?: (error: unknown) => void;
+  /** Told about each published key that is refused, and why (the broker logs it). */
+  readonly onKeyRefused?: (kid: string, reason: string) => void;
 }
 
 export interface JwksKeys {
@@ -21,11 +24,25 @@ export interface JwksKeys {
 }
 
 interface KeySet {
-  readonly keys: ReadonlyMap<string, { pem: string; alg: string | undefined }>;
+  readonly keys: ReadonlyMap<string, { pem: string; algorithm: VerificationAlgorithm }>;
   readonly fetchedAt: number;
 }
 
-const ALGORITHM_KEY_TYPES: Record<string, string> = { RS256: 'RSA', ES256: 'EC' };
+type PublishedKey = JsonWebKey & KeyDeclaration & { kid?: unknown };
+
+/** The key a JWK publishes, held to the same rules as JWT_PUBLIC_KEY, or why it verifies nothing. */
+function trustedKey(jwk: PublishedKey): { pem: string; algorithm: VerificationAlgorithm } | { reason: string } {
+  if (jwk.d !== undefined) return { reason: 'it holds private key material' };
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwk, format: 'jwk' });
+  } catch {
+    return { reason: 'it is not a valid public JWK' };
+  }
+  const verdict = verificationKeyVerdict(key, jwk);
+  if (!verdict.ok) return { reason: verdict.reason };
+  return { pem: key.export({ type: 'spki', format: 'pem' }).toString(), algorithm: verdict.algorithm };
+}
 
 /**
  * A JWKS cache written here rather than taken from get-jwks, which fetches
@@ -48,15 +65,12 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
     const response = await fetchImpl(options.url, { signal: AbortSignal.timeout(5_000), headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
     const body = (await response.json()) as { keys?: unknown };
-    const keys = new Map<string, { pem: string; alg: string | undefined }>();
-    for (const jwk of Array.isArray(body.keys) ? (body.keys as (JsonWebKey & { kid?: unknown; alg?: unknown; use?: unknown })[]) : []) {
-      if (typeof jwk.kid !== 'string' || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
-      try {
-        const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
-        keys.set(jwk.kid, { pem, alg: typeof jwk.alg === 'string' ? jwk.alg : undefined });
-      } catch {
-        // a key we cannot parse verifies nothing
-      }
+    const keys = new Map<string, { pem: string; algorithm: VerificationAlgorithm }>();
+    for (const jwk of Array.isArray(body.keys) ? (body.keys as PublishedKey[]) : []) {
+      if (typeof jwk !== 'object' || jwk === null || typeof jwk.kid !== 'string') continue;
+      const trusted = trustedKey(jwk);
+      if ('reason' in trusted) options.onKeyRefused?.(jwk.kid, trusted.reason);
+      else keys.set(jwk.kid, trusted);
     }
     return { keys, fetchedAt: now() };
   }
@@ -95,7 +109,7 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
       if (!set) throw new BrokerError('BROKER_AUTH_UNAVAILABLE', "the identity provider's keys (JWKS_URL) could not be fetched");
       const key = set.keys.get(kid);
       if (!key) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token is signed with a key the identity provider does not publish');
-      if ((key.alg !== undefined && key.alg !== alg) || ALGORITHM_KEY_TYPES[alg] === undefined) {
+      if (key.algorithm !== alg) {
         throw new BrokerError('BROKER_UNAUTHENTICATED', 'token algorithm does not match its key');
       }
       return key.pem;

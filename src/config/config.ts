@@ -1,4 +1,5 @@
 import type { Policy } from '../policy/compile.js';
+import type { TokenRules } from '../auth/token-rules.js';
 import type { Defaults } from '../policy/defaults.js';
 
 export type Mode = 'development' | 'production' | 'test';
@@ -42,12 +43,7 @@ export interface Config {
   readonly policy: Policy;
   readonly s3: S3Config;
   readonly cloudfront: CloudFrontConfig | undefined;
-  readonly jwt: {
-    readonly verification: JwtVerification;
-    readonly issuer: string | undefined;
-    readonly audience: string | undefined;
-    readonly clockToleranceSeconds: number;
-  };
+  readonly jwt: TokenRules & { readonly verification: JwtVerification };
   readonly grants: Defaults;
   readonly cookies: { readonly domain: string | undefined; readonly sameSite: 'strict' | 'lax' | 'none'; readonly secure: boolean };
   readonly corsOrigins: readonly string[];

@@ -46,6 +46,7 @@ export const EnvSchema = Type.Object({
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, examples: ['https://auth.example.com/'] })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, examples: ['access-broker'] })),
   JWT_CLOCK_TOLERANCE_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, examples: [30] })),
+  JWT_MAX_TOKEN_AGE_SECONDS: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400, examples: [3600] })),
 
   GRANT_DEFAULT_TTL_SECONDS: Type.Optional(
     Type.Integer({ minimum: 1, maximum: SIGV4_MAX_TTL_SECONDS, examples: [GRANT_DEFAULTS.defaultTtlSeconds] }),

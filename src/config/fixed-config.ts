@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from '../auth/token-rules.js';
 import type { Config } from './config.js';
 import { DEVELOPMENT_S3 } from './load.js';
 import { GRANT_DEFAULTS } from '../policy/defaults.js';
@@ -26,6 +27,7 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
       issuer: undefined,
       audience: undefined,
       clockToleranceSeconds: 5,
+      maxTokenAgeSeconds: DEFAULT_MAX_TOKEN_AGE_SECONDS,
     },
     grants: GRANT_DEFAULTS,
     cookies: { domain: undefined, sameSite: 'lax', secure: true },

@@ -5,12 +5,12 @@ import { Value } from '@sinclair/typebox/value';
 import { PolicyError, type Policy } from '../policy/compile.js';
 import { developmentPolicy } from '../policy/development-policy.js';
 import { loadPolicyFile, validatePolicyDocument } from '../policy/load.js';
+import { MIN_RSA_BITS, verificationKeyVerdict } from '../auth/key-rules.js';
+import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from '../auth/token-rules.js';
 import { GRANT_DEFAULTS } from '../policy/defaults.js';
 import type { CloudFrontConfig, Config, JwtVerification, Mode, S3Config, StoreConfig } from './config.js';
 import { loadDevelopmentSecrets, type DevelopmentSecrets } from './development-secrets.js';
 import { EnvSchema, type Env, type EnvName } from './env-schema.js';
-
-const MIN_RSA_BITS = 2048;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -68,17 +68,14 @@ async function jwtVerification(
   if (env.JWT_SECRET) return { kind: 'secret', secret: env.JWT_SECRET };
   if (env.JWKS_URL) return { kind: 'jwks', url: env.JWKS_URL };
   if (publicKeyText !== undefined) {
+    if (publicKeyText.includes('PRIVATE KEY')) {
+      errors.push('JWT_PUBLIC_KEY: holds a private key; give the broker only the public key (the value is not shown)');
+      return undefined;
+    }
     try {
-      const key = createPublicKey(publicKeyText);
-      if (key.asymmetricKeyType === 'rsa') {
-        if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS)
-          errors.push(`JWT_PUBLIC_KEY: RSA keys shorter than ${MIN_RSA_BITS} bits are refused`);
-        return { kind: 'public-key', publicKey: publicKeyText, algorithm: 'RS256' };
-      }
-      if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
-        return { kind: 'public-key', publicKey: publicKeyText, algorithm: 'ES256' };
-      }
-      errors.push('JWT_PUBLIC_KEY: only RSA (RS256) and EC P-256 (ES256) public keys are supported');
+      const verdict = verificationKeyVerdict(createPublicKey(publicKeyText));
+      if (verdict.ok) return { kind: 'public-key', publicKey: publicKeyText, algorithm: verdict.algorithm };
+      errors.push(`JWT_PUBLIC_KEY: ${verdict.reason}`);
     } catch {
       errors.push('JWT_PUBLIC_KEY: not a PEM public key; for example JWT_PUBLIC_KEY_FILE=/run/secrets/jwt-public.pem');
     }
@@ -252,6 +249,7 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
         issuer: env.JWT_ISSUER,
         audience: env.JWT_AUDIENCE,
         clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS ?? 30,
+        maxTokenAgeSeconds: env.JWT_MAX_TOKEN_AGE_SECONDS ?? DEFAULT_MAX_TOKEN_AGE_SECONDS,
       },
       grants: { defaultTtlSeconds, maxTtlSeconds, maxBytes: env.UPLOAD_MAX_BYTES ?? GRANT_DEFAULTS.maxBytes },
       cookies: { domain: env.COOKIE_DOMAIN, sameSite, secure },

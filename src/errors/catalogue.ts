@@ -34,14 +34,18 @@ export class BrokerError extends Error {
   readonly status: number;
   readonly title: string;
   readonly errors: FieldError[] | undefined;
+  /** Response headers that belong to this error (`WWW-Authenticate`, `Allow`). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(code: ErrorCode, detail: string, errors?: FieldError[]) {
-    super(detail);
+  /** `cause` is for the logs (why a dependency failed); it never reaches the caller. */
+  constructor(code: ErrorCode, detail: string, options: { errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {}) {
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BrokerError';
     this.code = code;
     this.status = errorCatalogue[code].status;
     this.title = errorCatalogue[code].title;
-    this.errors = errors;
+    this.errors = options.errors;
+    this.headers = options.headers;
   }
 }
 

@@ -25,8 +25,9 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
 /** What the caller may be told about an error; 5xx details stay in the logs. */
 export function classify(error: FastifyError, request: FastifyRequest): ErrorOutcome {
   if (error instanceof BrokerError) {
-    if (error.status >= 500) request.log.warn({ code: error.code, detail: error.message }, 'request failed');
-    return { code: error.code, detail: error.message, errors: error.errors };
+    // A dependency's failure is logged once, with its cause; the caller only sees the catalogue's detail.
+    if (error.status >= 500) request.log.warn({ code: error.code, detail: error.message, err: error.cause }, 'request failed');
+    return { code: error.code, detail: error.message, errors: error.errors, headers: error.headers };
   }
   if (error.validation) {
     const errors = fieldErrors(error);
@@ -62,10 +63,10 @@ export function notFoundHandlerFor(app: FastifyInstance, formatter: ErrorFormatt
     const path = request.url.split('?')[0] ?? '/';
     const allowed = ROUTABLE_METHODS.filter((method) => method !== request.method && app.findRoute({ method, url: path }) !== null);
     if (allowed.length > 0) {
-      reply.header('allow', allowed.join(', '));
       return formatter.send(request, reply, {
         code: 'BROKER_METHOD_NOT_ALLOWED',
         detail: `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`,
+        headers: { allow: allowed.join(', ') },
       });
     }
     return formatter.send(request, reply, { code: 'BROKER_NOT_FOUND', detail: `no route ${request.method} ${path}` });

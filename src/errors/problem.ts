@@ -22,6 +22,7 @@ export interface ErrorOutcome {
   readonly code: ErrorCode;
   readonly detail: string;
   readonly errors?: FieldError[] | undefined;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -50,6 +51,7 @@ function problemOf(request: FastifyRequest, { code, detail, errors }: ErrorOutco
 export const problemFormatter: ErrorFormatter = {
   send(request, reply, outcome) {
     const problem = problemOf(request, outcome);
+    if (outcome.headers) reply.headers(outcome.headers);
     return reply.code(problem.status).type('application/problem+json').send(problem);
   },
 };

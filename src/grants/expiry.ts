@@ -8,8 +8,8 @@ export const secondsBetween = (from: Date, to: Date): number => Math.floor((to.g
 export async function credentialsDeadline(s3: S3Signer): Promise<Date | undefined> {
   try {
     return await s3.credentialsExpireAt();
-  } catch {
-    throw new BrokerError('BROKER_SIGNING_UNAVAILABLE', 'S3 signing credentials could not be loaded');
+  } catch (cause) {
+    throw new BrokerError('BROKER_SIGNING_UNAVAILABLE', 'S3 signing credentials could not be loaded', { cause });
   }
 }
 

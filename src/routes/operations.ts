@@ -34,13 +34,13 @@ export const operationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async () => {
       try {
         await app.entitlements.ping();
-      } catch {
-        throw new BrokerError('BROKER_NOT_READY', 'the entitlement store does not answer');
+      } catch (cause) {
+        throw new BrokerError('BROKER_NOT_READY', 'the entitlement store does not answer', { cause });
       }
       try {
         await app.s3Signer.credentialsExpireAt();
-      } catch {
-        throw new BrokerError('BROKER_NOT_READY', 'S3 signing credentials could not be loaded');
+      } catch (cause) {
+        throw new BrokerError('BROKER_NOT_READY', 'S3 signing credentials could not be loaded', { cause });
       }
       return { status: 'ok' as const };
     },

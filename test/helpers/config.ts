@@ -36,7 +36,7 @@ export function testConfig(options: TestConfigOptions = {}): Config {
           hashAlgorithm: 'SHA1',
         }
       : undefined,
-    jwt: { verification: { kind: 'secret', secret: TEST_JWT_SECRET }, issuer: undefined, audience: undefined, clockToleranceSeconds: 5 },
+    jwt: { ...fixedConfig().jwt, verification: { kind: 'secret', secret: TEST_JWT_SECRET } },
     corsOrigins: ['https://app.example.com'],
     ...options.overrides,
   });

@@ -203,6 +203,7 @@ describe('loadConfig: values', () => {
       issuer: 'https://auth.example.com/',
       audience: 'access-broker',
       clockToleranceSeconds: 5,
+      maxTokenAgeSeconds: 86_400,
     });
     assert.deepEqual(config.grants, { defaultTtlSeconds: 60, maxTtlSeconds: 120, maxBytes: 1000 });
     assert.deepEqual(config.cookies, { domain: '.example.com', sameSite: 'strict', secure: false });
