@@ -10,6 +10,7 @@ import { problemPlugin } from './errors/error-handler.js';
 import { problemFormatter } from './errors/problem.js';
 import { grantsPlugin } from './grants/grants-plugin.js';
 import { docsPlugin } from './plugins/docs.js';
+import { jsonBodyPlugin } from './plugins/json-body.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { bundleRoutes } from './routes/bundles.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -63,6 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(problemPlugin);
+  await app.register(jsonBodyPlugin);
   await app.register(cookie);
   await app.register(cors, {
     origin: [...config.corsOrigins],

@@ -27,13 +27,19 @@ const TtlSchema = Type.Integer({
   examples: [GRANT_DEFAULTS.defaultTtlSeconds],
 });
 
+const TOKEN = '[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*';
+const OWS = ' *';
+const MEDIA_TYPE_PATTERN = `^${TOKEN}/${TOKEN}(${OWS};${OWS}[A-Za-z0-9_.-]+=("[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"|[A-Za-z0-9_.-]+))*$`;
+
 const ExpiresAt = Type.String({ format: 'date-time', description: 'When the grant stops working, in whole seconds.' });
 
 export const UploadRequestSchema = Type.Object(
   {
     contentType: Type.String({
-      pattern:
-        '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\\s*;\\s*[A-Za-z0-9_.-]+=("[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"|[A-Za-z0-9_.-]+))*$',
+      // RFC 9110 §8.3.1: type "/" subtype, then parameters separated by optional spaces. No CR, LF, NBSP or other
+      // Unicode space (the value goes into a signed header and a POST policy condition), and no tab either: SigV4
+      // canonicalisation collapses spaces only, so a tab would make S3's signature and ours disagree.
+      pattern: MEDIA_TYPE_PATTERN,
       maxLength: 255,
       description: 'The Content-Type the upload will carry; it is signed, so S3 refuses any other.',
       examples: ['image/png'],

@@ -9,6 +9,12 @@ export type KeyCheck = { ok: true } | { ok: false; reason: string };
 
 // C0 controls, DEL and C1 controls: invisible in logs and consoles, mangled by proxies.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/u;
+// Characters that make a key look like another: format characters (bidirectional overrides such as
+// U+202E, zero-width characters, U+FEFF, soft hyphens, tags), line and paragraph separators, spaces
+// other than U+0020 (NBSP, U+3000), and private-use characters.
+const DECEPTIVE_CHARACTERS = /[\p{Cf}\p{Zl}\p{Zp}\p{Co}]|(?! )\p{Zs}/u;
+
+const codePoint = (char: string): string => `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 
 export function checkObjectKey(key: string): KeyCheck {
   if (key.length === 0) return { ok: false, reason: 'key is empty' };
@@ -17,6 +23,12 @@ export function checkObjectKey(key: string): KeyCheck {
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES) return { ok: false, reason: `key is ${bytes} bytes; the limit is ${MAX_KEY_BYTES}` };
   if (CONTROL_CHARACTERS.test(key)) return { ok: false, reason: 'key contains a control character' };
+  const deceptive = DECEPTIVE_CHARACTERS.exec(key);
+  if (deceptive) return { ok: false, reason: `key contains ${codePoint(deceptive[0])}, an invisible or look-alike character` };
+  // The replacement character is what a decoder leaves of bytes that were not UTF-8: the key is not the one meant.
+  if (key.includes('\uFFFD')) return { ok: false, reason: 'key contains U+FFFD (the bytes sent were probably not UTF-8)' };
+  // S3 replaces ${filename} in a POST form's key, and the SDK then signs only the prefix: one grant, any key under it.
+  if (key.includes('${')) return { ok: false, reason: 'key must not contain "${" (S3 expands ${filename} in POST form keys)' };
   if (key.startsWith('/')) return { ok: false, reason: 'key must not start with "/"' };
   for (const segment of key.split('/')) {
     if (segment === '') return { ok: false, reason: 'key must not contain an empty segment ("//" or a trailing "/")' };
@@ -34,6 +46,8 @@ export function safeFilename(filename: string): string | undefined {
     .join('')
     .normalize('NFC')
     .replace(new RegExp(CONTROL_CHARACTERS.source, 'gu'), '')
+    .replace(/[\p{Zs}\p{Zl}\p{Zp}]/gu, ' ')
+    .replace(/[\p{Cf}\p{Co}\uFFFD]/gu, '')
     // Wildcards and reserved URL characters buy nothing in a generated key.
     .replace(/[*?#%"<>|{}^`[\]]/gu, '_')
     .trim();
