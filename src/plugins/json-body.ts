@@ -21,7 +21,7 @@ export const jsonBodyPlugin = fp(
         done(new BrokerError('BROKER_VALIDATION', 'the body is not valid UTF-8'), undefined);
         return;
       }
-      parseJson(request, text, done);
+      void parseJson(request, text, done);
     });
   },
   { name: 'access-broker-json-body' },

@@ -98,7 +98,7 @@ describe('keys and content types: the corpus', async () => {
   test('regression: a filename with invisible characters is cleaned, not signed as sent', async () => {
     const response = await upload({ contentType: 'text/plain', contentLength: 1, filename: 'in\u202Evoice\u200B\u2028 2.txt' });
     assert.equal(response.statusCode, 201, response.body);
-    assert.match(response.json<{ key: string }>().key, /\/invoice  2\.txt$/u);
+    assert.match(response.json<{ key: string }>().key, /\/invoice {2}2\.txt$/u);
   });
 
   test('regression: a body that is not valid UTF-8 is refused, not decoded to U+FFFD and signed', async () => {
