@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -6,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { decisionRecorderPlugin, type DecisionRecorder } from './audit/decision-recorder.js';
 import { authenticationPlugin } from './auth/authenticate.js';
 import type { Config } from './config/config.js';
+import { clientErrorHandler } from './errors/client-errors.js';
 import { problemPlugin } from './errors/error-handler.js';
 import { problemFormatter } from './errors/problem.js';
 import { grantsPlugin } from './grants/grants-plugin.js';
@@ -36,6 +38,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/u;
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  // Fastify's logger does not exist yet when the server is made, so the handler reaches it late.
+  let clientError: (error: Error, socket: Socket) => void = () => undefined;
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config),
     // A caller's x-request-id is kept when it is harmless, so traces join up across services.
@@ -52,11 +56,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     // Router errors (malformed percent-encoding, over-long path parameters) happen before any
     // plugin runs; without this they would answer in Fastify's own shape.
+    clientErrorHandler: (error, socket) => clientError(error, socket),
     frameworkErrors: (error, request, reply) => {
       const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed';
       problemFormatter.send(request, reply, { code: 'BROKER_VALIDATION', detail });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  clientError = clientErrorHandler(app.log);
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

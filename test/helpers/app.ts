@@ -16,7 +16,7 @@ export async function testApp(options: Partial<AppOptions> = {}): Promise<Fastif
 }
 
 /** Collects every log line the app writes, with the production redaction settings. */
-export function capturedLogger(config = testConfig()): { logger: AppOptions['logger']; lines: () => string } {
+export function capturedLogger(config = testConfig(), level: string = 'trace'): { logger: AppOptions['logger']; lines: () => string } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -24,7 +24,7 @@ export function capturedLogger(config = testConfig()): { logger: AppOptions['log
       callback();
     },
   });
-  const options = loggerOptions({ ...config, logLevel: 'trace' });
+  const options = loggerOptions({ ...config, logLevel: level });
   return { logger: { ...options, stream }, lines: () => chunks.join('') };
 }
 
