@@ -2,6 +2,9 @@ import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'n
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/** Development CloudFront key ids start with this, so production can recognise and refuse them. */
+export const DEVELOPMENT_KEY_ID_PREFIX = 'KDEV';
+
 export interface DevelopmentSecrets {
   readonly jwtSecret: string;
   readonly cloudfrontKeyPairId: string;
@@ -34,5 +37,15 @@ export async function loadDevelopmentSecrets(dataDir: string): Promise<Developme
   // Written beside the private key for uploading to a CloudFront key group when trying a real distribution.
   await writeFile(join(dataDir, 'dev-cloudfront-public.pem'), cloudfrontPublicKey);
   const fingerprint = createHash('sha256').update(cloudfrontPublicKey).digest('hex').slice(0, 12).toUpperCase();
-  return { jwtSecret, cloudfrontKeyPairId: `KDEV${fingerprint}`, cloudfrontPrivateKey, cloudfrontPublicKey };
+  return { jwtSecret, cloudfrontKeyPairId: `${DEVELOPMENT_KEY_ID_PREFIX}${fingerprint}`, cloudfrontPrivateKey, cloudfrontPublicKey };
+}
+
+/** The development secrets already in DATA_DIR, without making any: production refuses to run on them. */
+export async function existingDevelopmentSecrets(dataDir: string): Promise<{ jwtSecret?: string; cloudfrontPrivateKey?: string }> {
+  const read = (name: string): Promise<string | undefined> => readFile(join(dataDir, name), 'utf8').catch(() => undefined);
+  const [jwtSecret, cloudfrontPrivateKey] = await Promise.all([read('dev-jwt-secret'), read('dev-cloudfront-private.pem')]);
+  return {
+    ...(jwtSecret === undefined ? {} : { jwtSecret: jwtSecret.trim() }),
+    ...(cloudfrontPrivateKey === undefined ? {} : { cloudfrontPrivateKey }),
+  };
 }

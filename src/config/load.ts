@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
+import { parse } from 'tldts';
 import { PolicyError, type Policy } from '../policy/compile.js';
 import { developmentPolicy } from '../policy/development-policy.js';
 import { loadPolicyFile, validatePolicyDocument } from '../policy/load.js';
@@ -11,10 +12,11 @@ import { GRANT_DEFAULTS } from '../policy/defaults.js';
 import type { CloudFrontConfig, Config, JwtVerification, Mode, S3Config, StoreConfig } from './config.js';
 import { loadDevelopmentSecrets, type DevelopmentSecrets } from './development-secrets.js';
 import { EnvSchema, type Env, type EnvName } from './env-schema.js';
+import { DEVELOPMENT_BUCKET, productionProblems } from './production.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
-export const DEVELOPMENT_S3 = { endpoint: 'http://localhost:4566', bucket: 'access-broker-dev', region: 'us-east-1' } as const;
+export const DEVELOPMENT_S3 = { endpoint: 'http://localhost:4566', bucket: DEVELOPMENT_BUCKET, region: 'us-east-1' } as const;
 
 const example = (name: EnvName): string => {
   const [value] = (EnvSchema.properties[name] as { examples?: (string | number | boolean)[] }).examples ?? [];
@@ -168,28 +170,12 @@ async function policyFrom(env: Env, mode: Mode, errors: string[], defaults: stri
   return validatePolicyDocument(developmentPolicy, 'development policy');
 }
 
-/**
- * What production refuses beyond development defaults: settings that work but
- * weaken authentication or cookies in ways nobody should ship.
- */
-function productionProblems(env: Env, verification: JwtVerification | undefined, corsOrigins: readonly string[]): string[] {
-  const problems: string[] = [];
-  if (verification?.kind === 'jwks' && !verification.url.startsWith('https://')) {
-    problems.push('JWKS_URL: must use https in production (anyone on the path could swap the keys and forge tokens)');
-  }
-  if ((verification?.kind === 'jwks' || verification?.kind === 'public-key') && !env.JWT_AUDIENCE) {
-    problems.push(
-      `JWT_AUDIENCE: must be set in production with a shared identity provider, or its tokens for other applications are accepted${example('JWT_AUDIENCE')}`,
-    );
-  }
-  if (verification?.kind === 'jwks' && !env.JWT_ISSUER)
-    problems.push(`JWT_ISSUER: must be set in production with JWKS_URL${example('JWT_ISSUER')}`);
-  if (env.COOKIE_SECURE === false)
-    problems.push('COOKIE_SECURE: must not be false in production (signed cookies would travel in clear text)');
-  for (const origin of corsOrigins) {
-    if (origin.startsWith('http://')) problems.push(`CORS_ORIGINS: "${origin}" is not https; production only allows https origins`);
-  }
-  return problems;
+/** A cookie on a public suffix (`.com`, `.co.uk`, `.cloudfront.net`) would go to every site under it; browsers refuse it anyway. */
+function publicSuffixProblem(domain: string): string | undefined {
+  const host = domain.replace(/^\./u, '');
+  const parsed = parse(host, { allowPrivateDomains: true });
+  const known = parsed.isIcann === true || parsed.isPrivate === true;
+  return known && parsed.publicSuffix === host ? `"${domain}" is a public suffix; name your own domain` : undefined;
 }
 
 const dataDirOf = (env: Env): string => resolve(env.DATA_DIR ?? './data');
@@ -218,6 +204,8 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
     errors.push(`GRANT_DEFAULT_TTL_SECONDS: ${defaultTtlSeconds} exceeds GRANT_MAX_TTL_SECONDS (${maxTtlSeconds})`);
   const sameSite = env.COOKIE_SAMESITE ?? 'lax';
   const secure = env.COOKIE_SECURE ?? true;
+  const cookieDomainProblem = env.COOKIE_DOMAIN === undefined ? undefined : publicSuffixProblem(env.COOKIE_DOMAIN);
+  if (cookieDomainProblem) errors.push(`COOKIE_DOMAIN: ${cookieDomainProblem}${example('COOKIE_DOMAIN')}`);
   if (sameSite === 'none' && !secure)
     errors.push('COOKIE_SAMESITE: "none" requires COOKIE_SECURE=true (browsers drop such cookies otherwise)');
   const corsOrigins = (env.CORS_ORIGINS ?? '')
@@ -228,7 +216,7 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
     if (!/^https?:\/\/[^\s/]+$/u.test(origin)) errors.push(`CORS_ORIGINS: "${origin}" is not an origin${example('CORS_ORIGINS')}`);
   }
 
-  if (mode === 'production') errors.push(...productionProblems(env, verification, corsOrigins));
+  if (mode === 'production') errors.push(...(await productionProblems({ env, raw, verification, cloudfront, corsOrigins, dataDir })));
 
   if (errors.length > 0 || verification === undefined || policy === undefined) return { ok: false, errors };
   return {
