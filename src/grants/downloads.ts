@@ -1,4 +1,5 @@
 import { checkObjectKey } from '../keys/object-key.js';
+import { hasActiveExtension } from '../policy/active-content.js';
 import { shareableExpiry, type CloudFrontSigner } from '../signing/cloudfront-signer.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
@@ -34,7 +35,9 @@ export class DownloadGrants {
         continue;
       }
       const expiresAt = s3Expiry(now, decision.ttlSeconds, await (deadline ??= credentialsDeadline(s3)));
-      const url = await s3.presignGet({ key, signingDate: now, expiresInSeconds: secondsBetween(now, expiresAt) });
+      // S3 serves the Content-Type stored at upload; a key that looks like active content is sent as an attachment.
+      const disposition = hasActiveExtension(key) ? ('attachment' as const) : undefined;
+      const url = await s3.presignGet({ key, signingDate: now, expiresInSeconds: secondsBetween(now, expiresAt), disposition });
       results.push({ key, url, expiresAt: expiresAt.toISOString() });
     }
     return results;

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import type { Policy } from './compile.js';
+import { isActiveMediaType, mediaTypeOf } from './active-content.js';
 import type { Defaults } from './defaults.js';
 import type { Entitlement } from './entitlement.js';
 import { matchesResolved, resolvePattern } from './patterns.js';
@@ -45,10 +46,8 @@ function covers(permit: Permit, { ask, policy, principal }: DecisionInput): bool
   return ask.action === 'read' && permit.bundleIds.some((bundleId) => bundleCoversKey(policy, bundleId, principal, key));
 }
 
-const mediaType = (contentType: string): string => (contentType.split(';')[0] ?? '').trim().toLowerCase();
-
 function contentTypeAllowed(allowed: readonly string[], contentType: string): boolean {
-  const type = mediaType(contentType);
+  const type = mediaTypeOf(contentType);
   return allowed.some((range) => (range.endsWith('/*') ? type.startsWith(range.slice(0, -1)) : type === range));
 }
 
@@ -61,8 +60,14 @@ function limitProblem(limits: Limits, { ask, defaults }: DecisionInput): string 
   if (ask.contentLength !== undefined && ask.contentLength > maxBytes) {
     return `contentLength ${ask.contentLength} exceeds the limit of ${maxBytes} bytes`;
   }
-  if (limits.contentTypes && ask.contentType !== undefined && !contentTypeAllowed(limits.contentTypes, ask.contentType)) {
-    return `content type "${mediaType(ask.contentType)}" is not one of ${limits.contentTypes.join(', ')}`;
+  if (ask.contentType === undefined) return undefined;
+  const type = mediaTypeOf(ask.contentType);
+  if (limits.contentTypes && !contentTypeAllowed(limits.contentTypes, ask.contentType)) {
+    return `content type "${type}" is not one of ${limits.contentTypes.join(', ')}`;
+  }
+  // Deny by default for content that runs script: only a rule that names the type itself allows it.
+  if (isActiveMediaType(type) && !limits.contentTypes?.includes(type)) {
+    return `content type "${type}" runs script in browsers; only a rule whose contentTypes name "${type}" itself may allow it`;
   }
   return undefined;
 }

@@ -17,6 +17,8 @@ export interface PresignTemplate {
     method: 'PUT' | 'GET';
     key: string;
     headers: Record<string, string>;
+    /** Extra signed query parameters (`response-content-disposition`). */
+    query?: Record<string, string>;
     signingDate: Date;
     expiresInSeconds: number;
     signableHeaders?: Set<string>;
@@ -46,14 +48,14 @@ export async function createPresignTemplate(client: S3Client, bucket: string): P
   const commandIds = { PUT: 'PutObject', GET: 'GetObject' } as const; // the SDK's `x-id` query parameter
 
   return {
-    async presign({ method, key, headers, signingDate, expiresInSeconds, signableHeaders }) {
+    async presign({ method, key, headers, query = {}, signingDate, expiresInSeconds, signableHeaders }) {
       const request = new HttpRequest({
         method,
         protocol,
         hostname,
         ...(port === undefined ? {} : { port }),
         path: `${pathPrefix}${encodeKeyForS3Path(key)}`,
-        query: { 'x-id': commandIds[method] },
+        query: { ...query, 'x-id': commandIds[method] },
         headers: { ...headers, host },
       });
       const signed = await presigner.presign(request, {

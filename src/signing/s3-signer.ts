@@ -26,7 +26,8 @@ export interface S3Signer {
   }): Promise<PresignedPut>;
   /** Signed at the SDK's clock (corrected for skew); createPresignedPost takes no signing date. */
   presignPost(input: { key: string; contentType: string; maxBytes: number; expiresInSeconds: number }): Promise<PresignedPost>;
-  presignGet(input: { key: string; signingDate: Date; expiresInSeconds: number }): Promise<string>;
+  /** `attachment`: S3 answers with Content-Disposition: attachment, so a browser saves the object instead of rendering it. */
+  presignGet(input: { key: string; signingDate: Date; expiresInSeconds: number; disposition?: 'attachment' }): Promise<string>;
   /** When the signing credentials expire (role sessions), or undefined for long-lived keys. */
   credentialsExpireAt(): Promise<Date | undefined>;
   /** Does the start-up work (resolving the endpoint and signing scope) before the first grant needs it. */
@@ -81,8 +82,9 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
       });
       return { url, fields };
     },
-    async presignGet({ key, signingDate, expiresInSeconds }) {
-      return (await presigner()).presign({ method: 'GET', key, headers: {}, signingDate, expiresInSeconds });
+    async presignGet({ key, signingDate, expiresInSeconds, disposition }) {
+      const query: Record<string, string> = disposition === undefined ? {} : { 'response-content-disposition': disposition };
+      return (await presigner()).presign({ method: 'GET', key, headers: {}, query, signingDate, expiresInSeconds });
     },
     async prepare() {
       await presigner();

@@ -34,6 +34,15 @@ describe('POST /v1/downloads without a CDN: S3 presigned GETs', async () => {
     assert.equal(results[0]!.expiresAt, '2026-06-01T12:15:00.000Z');
   });
 
+  test('regression: keys that look like active content are signed to download as attachments; others are not', async () => {
+    const keys = ['public/page.html', 'public/logo.SVG', 'public/feed.xml', 'public/app.js', 'public/photo.png', 'public/notes.txt'];
+    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys }, headers: alice });
+    const dispositions = response
+      .json<{ results: Result[] }>()
+      .results.map((result) => new URL(result.url!).searchParams.get('response-content-disposition'));
+    assert.deepEqual(dispositions, ['attachment', 'attachment', 'attachment', 'attachment', null, null]);
+  });
+
   test('a read grant is not a write grant: the URL is a GET signature', async () => {
     const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/c.txt'] }, headers: alice });
     assert.equal(new URL(response.json<{ results: Result[] }>().results[0]!.url!).searchParams.get('x-id'), 'GetObject');

@@ -390,8 +390,47 @@ describe('limits', () => {
 
   test('"image/*" allows any image subtype, case-insensitively', () => {
     allowed(upload('image/png', 1));
-    allowed(upload('image/svg+xml', 1));
+    allowed(upload('image/webp', 1));
     allowed(upload('IMAGE/JPEG', 1));
+  });
+
+  test('regression: "image/*" does not allow image/svg+xml, which runs script; only naming it does', () => {
+    const decision = denied(upload('image/svg+xml', 1));
+    assert.equal(decision.code, 'BROKER_LIMIT_EXCEEDED');
+    assert.match(decision.reason, /runs script in browsers/);
+    const named = policyOf([{ id: 'logos', actions: ['write'], resources: ['media/*'], limits: { contentTypes: ['image/svg+xml'] } }]);
+    allowed(
+      run({ policy: named, who: alice, ask: writeKey('media/a', { contentType: 'image/svg+xml; charset=utf-8', contentLength: 1 }) }),
+    );
+  });
+
+  test('regression: with no contentTypes list, HTML, XML, SVG and JavaScript are refused', () => {
+    const open = policyOf([{ id: 'open', actions: ['write'], resources: ['media/*'] }]);
+    for (const type of [
+      'text/html',
+      'TEXT/HTML; charset=utf-8',
+      'application/xhtml+xml',
+      'image/svg+xml',
+      'text/xml',
+      'application/xml',
+      'application/rss+xml',
+      'text/javascript',
+      'application/javascript',
+      'application/x-shockwave-flash',
+    ]) {
+      const decision = denied(run({ policy: open, who: alice, ask: writeKey('media/a', { contentType: type, contentLength: 1 }) }));
+      assert.match(decision.reason, /runs script in browsers/, type);
+    }
+    for (const type of ['text/plain', 'application/json', 'image/png', 'application/pdf', 'video/mp4', 'application/octet-stream']) {
+      allowed(run({ policy: open, who: alice, ask: writeKey('media/a', { contentType: type, contentLength: 1 }) }));
+    }
+  });
+
+  test('an entitlement (no limits of its own) does not allow active content either', () => {
+    const none = policyOf([]);
+    const entitlements = [entitlement({ id: 'e', resources: ['media/*'], actions: ['write'] })];
+    denied(run({ policy: none, who: alice, entitlements, ask: writeKey('media/a', { contentType: 'text/html', contentLength: 1 }) }));
+    allowed(run({ policy: none, who: alice, entitlements, ask: writeKey('media/a', { contentType: 'text/plain', contentLength: 1 }) }));
   });
 
   test('"image/*" does not allow a type that merely starts with "image"', () => {

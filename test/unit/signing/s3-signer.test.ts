@@ -61,6 +61,12 @@ for (const [name, config] of configs) {
         const sdk = await getSignedUrl(client, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: 600, signingDate });
         assert.equal(ours, sdk);
       });
+
+      test(`GET as an attachment ${JSON.stringify(key)}`, async () => {
+        const ours = await signer.presignGet({ key, signingDate, expiresInSeconds: 600, disposition: 'attachment' });
+        const command = new GetObjectCommand({ Bucket: config.bucket, Key: key, ResponseContentDisposition: 'attachment' });
+        assert.equal(ours, await getSignedUrl(client, command, { expiresIn: 600, signingDate }));
+      });
     }
   });
 }
