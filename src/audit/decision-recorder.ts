@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, type Registry } from 'prom-client';
+import { GRANTS_COUNTER } from '../plugins/metrics.js';
 import type { Decision, Target } from '../policy/decide.js';
 import type { Action } from '../policy/schema.js';
 
@@ -54,11 +55,13 @@ export function metricsRecorder(registry: Registry): DecisionRecorder {
     labelNames: ['kind', 'outcome', 'decided_by'],
     registers: [registry],
   });
+  const grants = registry.getSingleMetric(GRANTS_COUNTER) as Counter | undefined;
   return {
     record({ kind, decision }) {
       const source = decision.source;
       const decidedBy = source === undefined ? 'none' : source.kind === 'rule' ? source.id : 'entitlement';
       decisions.inc({ kind, outcome: decision.allow ? 'allowed' : decision.code, decided_by: decidedBy });
+      grants?.inc({ kind, outcome: decision.allow ? 'granted' : 'denied' });
     },
   };
 }

@@ -13,6 +13,8 @@ export interface Caller {
   readonly principal: Principal;
   readonly requestId: string;
   readonly clientAddress: string;
+  /** Told after each decision is recorded (request metrics count decisions, not statuses). */
+  readonly onDecision?: () => void;
 }
 
 export type Allowed = Extract<Decision, { allow: true }>;
@@ -94,6 +96,7 @@ export class Authorization {
       target: chosen.ask.target,
       decision: chosen.decision,
     });
+    this.caller.onDecision?.();
     return chosen;
   }
 

@@ -8,6 +8,10 @@ declare module 'fastify' {
     /** This app's Prometheus registry; other plugins add their metrics to it. */
     metricsRegistry: Registry;
   }
+  interface FastifyRequest {
+    /** Decisions made for this request: grant metrics count those, not the HTTP status. */
+    grantDecisions: number;
+  }
   interface FastifyContextConfig {
     /** Names the route in logs and metrics. */
     operation?: string;
@@ -24,15 +28,20 @@ const outcomeOf = (status: number): string => {
   return 'error';
 };
 
+export const GRANTS_COUNTER = 'broker_grants_total';
+
 /** Prometheus metrics on a registry of this app's own, so many apps (tests) can live in one process. */
 export const metricsPlugin = fp(
   async (app: FastifyInstance) => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     app.decorate('metricsRegistry', registry);
+    app.decorateRequest('grantDecisions', 0);
+    // Counted per decision (granted, denied: one per key of a download) by the decision recorder, and per request
+    // here only when the request ended before any decision (unauthenticated, invalid, error).
     const grants = new Counter({
-      name: 'broker_grants_total',
-      help: 'Grant requests by kind and outcome (granted, denied, invalid, unauthenticated, error).',
+      name: GRANTS_COUNTER,
+      help: 'Grants by kind and outcome: granted or denied per decision; unauthenticated, invalid, denied or error for requests refused before one.',
       labelNames: ['kind', 'outcome'],
       registers: [registry],
     });
@@ -48,7 +57,7 @@ export const metricsPlugin = fp(
       const kind = request.routeOptions.config.grantKind;
       if (kind === undefined) return;
       const labels = { kind, outcome: outcomeOf(reply.statusCode) };
-      grants.inc(labels);
+      if (request.grantDecisions === 0) grants.inc(labels);
       latency.observe(labels, reply.elapsedTime / 1000);
     });
 

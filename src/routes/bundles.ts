@@ -57,8 +57,14 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
       if (request.body !== undefined && request.body !== null) {
         throw new BrokerError('BROKER_VALIDATION', 'this route takes no body; pass ttlSeconds in the query string');
       }
-      const { ttlSeconds } = request.query;
-      const ttl = ttlSeconds === undefined ? undefined : Math.min(Number(ttlSeconds), SIGV4_MAX_TTL_SECONDS);
+      const ttl = request.query.ttlSeconds === undefined ? undefined : Number(request.query.ttlSeconds);
+      // The same rule as ttlSeconds in a body: refused above the maximum, never silently capped.
+      if (ttl !== undefined && ttl > SIGV4_MAX_TTL_SECONDS) {
+        const message = `must be <= ${SIGV4_MAX_TTL_SECONDS}`;
+        throw new BrokerError('BROKER_VALIDATION', `querystring/ttlSeconds ${message}`, {
+          errors: [{ path: 'querystring/ttlSeconds', message }],
+        });
+      }
       const grant = await app.bundleGrants.cookies(callerOf(request), request.params.bundleId, ttl);
       const options = { ...cookieOptions(config, grant.cookiePath), expires: grant.expiresAt };
       for (const [name, value] of Object.entries<string | undefined>(grant.cookies))

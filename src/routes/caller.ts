@@ -6,4 +6,7 @@ export const callerOf = (request: FastifyRequest): Caller => ({
   principal: request.principal,
   requestId: request.id,
   clientAddress: request.ip,
+  onDecision: () => {
+    request.grantDecisions += 1;
+  },
 });

@@ -148,6 +148,33 @@ describe('POST /v1/bundles/{bundleId}/cookies', async () => {
     }
   });
 
+  test('regression: ttlSeconds above 7 days in the query is refused like the same value in a body, not capped', async () => {
+    const query = await app.inject({
+      method: 'POST',
+      url: '/v1/bundles/demo/cookies?ttlSeconds=700000',
+      headers: bearer({ sub: 'alice' }),
+    });
+    assert.equal(query.statusCode, 400);
+    assert.equal(query.headers['set-cookie'], undefined);
+    const body = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: ['public/a'], ttlSeconds: 700000 },
+      headers: bearer({ sub: 'alice' }),
+    });
+    assert.equal(body.statusCode, 400);
+    const [fromQuery, fromBody] = [query, body].map(
+      (response) => response.json<{ errors: { path: string; message: string }[] }>().errors[0],
+    );
+    assert.deepEqual(fromQuery, { path: 'querystring/ttlSeconds', message: fromBody?.message });
+    const limit = await app.inject({
+      method: 'POST',
+      url: '/v1/bundles/demo/cookies?ttlSeconds=604800',
+      headers: bearer({ sub: 'alice' }),
+    });
+    assert.equal(limit.statusCode, 200, 'exactly 7 days is allowed (and capped by the rule)');
+  });
+
   test('DELETE clears the cookies on the same path and domain', async () => {
     const response = await app.inject({ method: 'DELETE', url: '/v1/bundles/demo/cookies', headers: bearer({ sub: 'alice' }) });
     assert.equal(response.statusCode, 204);

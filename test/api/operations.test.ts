@@ -56,6 +56,20 @@ describe('operations', async () => {
     assert.match(body, /broker_decisions_total\{kind="upload",outcome="BROKER_FORBIDDEN",decided_by="none"\} 1/);
   });
 
+  test('regression: a download whose every key is denied counts as denied, per key, not as one granted request', async () => {
+    const fresh = await testApp();
+    try {
+      const keys = ['private/a', 'private/b', 'uploads/other/c'];
+      const response = await fresh.inject({ method: 'POST', url: '/v1/downloads', payload: { keys }, headers: bearer({ sub: 'm' }) });
+      assert.equal(response.statusCode, 200);
+      const { body } = await fresh.inject({ url: '/metrics' });
+      assert.match(body, /broker_grants_total\{kind="download",outcome="denied"\} 3/);
+      assert.doesNotMatch(body, /broker_grants_total\{kind="download",outcome="granted"\}/);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test('/docs serves Swagger UI and the OpenAPI document', async () => {
     const ui = await app.inject({ url: '/docs/' });
     assert.equal(ui.statusCode, 200);
