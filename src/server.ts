@@ -26,10 +26,17 @@ if (!result.ok) {
 const { config } = result;
 if (config.developmentDefaults.length > 0) process.stderr.write(`${banner(config)}\n`);
 
-const app = await buildApp({ config });
+/** Start-up failures an operator can fix (a DATA_DIR that cannot be written, a port in use) say so in one line. */
+function cannotStart(error: unknown): never {
+  const { code, message } = error as { code?: string; message?: string };
+  process.stderr.write(`access-broker: cannot start: ${message ?? String(error)}${code ? ` (${code})` : ''}\n`);
+  process.exit(1);
+}
+
+const app = await buildApp({ config }).catch(cannotStart);
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error');
   else app.log.info({ signal }, 'closing');
   await app.close();
 });
-await app.listen({ host: config.host, port: config.port });
+await app.listen({ host: config.host, port: config.port }).catch(cannotStart);

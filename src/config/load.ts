@@ -154,7 +154,8 @@ async function cloudfrontConfig(
   return { domain: env.CLOUDFRONT_DOMAIN, keyPairId: secrets.cloudfrontKeyPairId, privateKey: secrets.cloudfrontPrivateKey, hashAlgorithm };
 }
 
-async function policyFrom(env: Env, mode: Mode, errors: string[], defaults: string[]): Promise<Policy | undefined> {
+/** POLICY_FILE, or the development policy outside production; problems go into `errors`. The CLI checks bundles against it. */
+export async function policyFrom(env: Env, mode: Mode, errors: string[], defaults: string[]): Promise<Policy | undefined> {
   try {
     if (env.POLICY_FILE) return await loadPolicyFile(resolve(env.POLICY_FILE));
   } catch (error) {

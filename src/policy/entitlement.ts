@@ -43,20 +43,34 @@ export class InvalidEntitlementError extends Error {
 
 const bundleIdPattern = new RegExp(POLICY_ID, 'u');
 
+/** What a new entitlement is checked against beyond itself. */
+export interface EntitlementContext {
+  /** When it is granted: an expiry at or before then grants nothing. */
+  readonly now: Date;
+  /** The policy's bundles, where the caller knows them (the CLI, the admin API); the store alone does not. */
+  readonly bundles?: ReadonlySet<string>;
+}
+
 /**
  * Every rule a new entitlement must meet, in one place: stores call it before
  * writing, so the CLI and any API get the same answer.
  */
-export function entitlementProblems(input: NewEntitlement): string[] {
+export function entitlementProblems(input: NewEntitlement, context: EntitlementContext): string[] {
   const problems: string[] = [];
   const resources = input.resources ?? [];
   if (input.subject.trim() === '') problems.push('subject is empty');
   if (input.bundleId != null && !bundleIdPattern.test(input.bundleId))
     problems.push(`bundle id "${input.bundleId}" must match ${POLICY_ID}`);
+  if (input.bundleId != null && context.bundles && !context.bundles.has(input.bundleId)) {
+    problems.push(`no bundle "${input.bundleId}" is defined in the policy`);
+  }
   if (input.bundleId == null && resources.length === 0) problems.push('name a bundle or at least one resource pattern');
   for (const source of resources) {
     try {
-      compilePattern(source);
+      const [first] = compilePattern(source).parts;
+      // `*` or `*/x` would cover the whole bucket: an entitlement names a prefix (or a claim) first.
+      if (first !== undefined && 'wildcard' in first)
+        problems.push(`pattern "${source}" starts with a wildcard and would cover every key; start it with a prefix`);
     } catch (error) {
       problems.push((error as Error).message);
     }
@@ -73,6 +87,7 @@ export function entitlementProblems(input: NewEntitlement): string[] {
   }
   if (input.notBefore != null && input.expiresAt != null && input.expiresAt <= input.notBefore)
     problems.push('expiresAt must be after notBefore');
+  if (input.expiresAt != null && input.expiresAt <= context.now) problems.push('expiresAt is in the past: it would grant nothing');
   if (input.grantedBy.trim() === '' || input.reason.trim() === '') problems.push('say who granted it and why (grantedBy, reason)');
   return problems;
 }

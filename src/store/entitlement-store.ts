@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { StoreConfig } from '../config/config.js';
-import type { Entitlement, NewEntitlement } from '../policy/entitlement.js';
+import type { Entitlement, EntitlementRecord, NewEntitlement } from '../policy/entitlement.js';
 import { openSqliteStore } from './sqlite-store.js';
 
 /**
@@ -11,6 +11,8 @@ import { openSqliteStore } from './sqlite-store.js';
 export interface EntitlementStore {
   /** Entitlements of this subject that are live at `now` (not revoked, started, not expired), oldest first, patterns compiled. */
   liveFor(subject: string, now: Date): Promise<Entitlement[]>;
+  /** Every entitlement of this subject in any state (future, live, expired, revoked), oldest first: for audits and `list --all`. */
+  historyFor(subject: string): Promise<EntitlementRecord[]>;
   /** Throws InvalidEntitlementError, naming every problem, for an entitlement that breaks the rules of entitlementProblems(). */
   create(entitlement: NewEntitlement, now: Date): Promise<Entitlement>;
   /**

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
 import {
   compileEntitlement,
+  recordOf,
   entitlementProblems,
   InvalidEntitlementError,
   type Entitlement,
@@ -91,7 +92,12 @@ function toRecord(row: EntitlementsTable, resources: string[], actions: Action[]
 }
 
 export async function openSqliteStore(filename: string): Promise<EntitlementStore> {
-  if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
+  if (filename !== ':memory:') {
+    mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
+    // Owner-only before SQLite opens it: its -wal and -shm files take the database file's permissions.
+    closeSync(openSync(filename, 'a', 0o600));
+    chmodSync(filename, 0o600);
+  }
   const database = new Database(filename);
   // WAL lets readiness checks and decisions read while a grant is being written.
   database.pragma('journal_mode = WAL');
@@ -119,8 +125,21 @@ export async function openSqliteStore(filename: string): Promise<EntitlementStor
         .execute();
       return rows.flatMap((row) => toEntitlement(row) ?? []);
     },
+    async historyFor(subject) {
+      const rows = await db
+        .selectFrom('entitlements')
+        .selectAll()
+        .where('subject', '=', subject)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.flatMap((row) => {
+        const entitlement = toEntitlement(row);
+        return entitlement === undefined ? [] : [recordOf(entitlement)];
+      });
+    },
     async create(input, now) {
-      const problems = entitlementProblems(input);
+      const problems = entitlementProblems(input, { now });
       if (problems.length > 0) throw new InvalidEntitlementError(problems);
       const row: EntitlementsTable = {
         id: randomUUID(),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -14,7 +15,6 @@ const baseEnv = {
   PATH: process.env.PATH ?? '',
   HOME: process.env.HOME ?? '',
   DOTENV_CONFIG_PATH: '/dev/null', // a developer's .env must not change what these tests see
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
 describe('the broker as a process, on its embedded defaults', async () => {
@@ -46,6 +46,10 @@ describe('the broker as a process, on its embedded defaults', async () => {
   test('starts with a loud development banner listing its defaults', () => {
     assert.match(stderr, /ACCESS BROKER IN DEVELOPMENT MODE/);
     assert.match(stderr, /development secret in DATA_DIR/);
+  });
+
+  test('prints no warning on start (Node version, deprecations, experimental features)', () => {
+    assert.doesNotMatch(stderr, /warn/iu);
   });
 
   test('npm run dev-token prints a token on stdout that the running broker accepts', async () => {
@@ -112,6 +116,69 @@ describe('the broker in production on development defaults', () => {
       for (const name of ['JWKS_URL', 'S3_BUCKET', 'POLICY_FILE']) assert.match(failure.stderr ?? '', new RegExp(name));
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the broker in production, configured', () => {
+  async function productionEnv(dataDir: string): Promise<Record<string, string>> {
+    const dir = await mkdtemp(join(tmpdir(), 'broker-policy-'));
+    made.push(dir);
+    const policyFile = join(dir, 'policy.yaml');
+    await writeFile(policyFile, 'version: 1\nrules: []\n');
+    return {
+      ...baseEnv,
+      NODE_ENV: 'production',
+      DATA_DIR: dataDir,
+      PORT: '0',
+      S3_BUCKET: 'my-app-uploads',
+      POLICY_FILE: policyFile,
+      JWT_SECRET: randomBytes(32).toString('base64'),
+    };
+  }
+  const made: string[] = [];
+  after(async () => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+  test('regression: a DATA_DIR that cannot be made is one clear line, not a stack trace', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'broker-file-'));
+    made.push(dir);
+    const file = join(dir, 'not-a-directory');
+    await writeFile(file, '');
+    const failure = await run(process.execPath, [...tsx, 'src/server.ts'], {
+      cwd: root,
+      env: await productionEnv(join(file, 'data')),
+    }).then(
+      () => assert.fail('the server started'),
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    assert.equal(failure.code, 1);
+    assert.match(failure.stderr ?? '', /^access-broker: cannot start: .*ENOTDIR/mu);
+    assert.doesNotMatch(failure.stderr ?? '', /^\s+at /mu, 'a stack trace was printed');
+  });
+
+  test('regression: a missing DATA_DIR is made owner-only, and the database files are 0600', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'broker-data-'));
+    made.push(parent);
+    const dataDir = join(parent, 'new', 'data');
+    const server = spawn(process.execPath, [...tsx, 'src/server.ts'], { cwd: root, env: await productionEnv(dataDir) });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        server.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('Server listening')) resolve();
+        });
+        server.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        server.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
+      });
+      assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
+      for (const name of await readdir(dataDir)) {
+        if (name.startsWith('entitlements.sqlite')) assert.equal((await stat(join(dataDir, name))).mode & 0o777, 0o600, name);
+      }
+      assert.ok((await readdir(dataDir)).includes('entitlements.sqlite'));
+    } finally {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
     }
   });
 });

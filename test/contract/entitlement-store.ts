@@ -234,9 +234,33 @@ export function entitlementStoreContract(name: string, open: () => Promise<Entit
         );
       });
 
-      test('an entitlement created already expired is accepted but never live', async () => {
-        await store.create(newEntitlement({ expiresAt: msFromNow(-1) }), NOW);
-        assert.deepEqual(await store.liveFor('alice', NOW), []);
+      test('an entitlement that would be expired when created is refused: it would grant nothing', async () => {
+        for (const expiresAt of [msFromNow(-1), NOW]) {
+          await assert.rejects(store.create(newEntitlement({ expiresAt }), NOW), InvalidEntitlementError);
+        }
+        assert.deepEqual(await store.liveFor('alice', msFromNow(-10)), []);
+      });
+    });
+
+    describe('history', () => {
+      test('historyFor lists every entitlement of the subject, whatever its state, oldest first', async () => {
+        const live = await store.create(newEntitlement({ reason: 'live' }), NOW);
+        const future = await store.create(newEntitlement({ reason: 'future', notBefore: msFromNow(60_000) }), msFromNow(1));
+        const ending = await store.create(newEntitlement({ reason: 'ending', expiresAt: msFromNow(1_000) }), msFromNow(2));
+        const revoked = await store.create(newEntitlement({ reason: 'revoked' }), msFromNow(3));
+        await store.create(newEntitlement({ subject: 'bob', reason: 'not alice' }), msFromNow(4));
+        await store.revoke(revoked.id, msFromNow(5));
+        const history = await store.historyFor('alice');
+        assert.deepEqual(
+          history.map((entry) => entry.id),
+          [live.id, future.id, ending.id, revoked.id],
+        );
+        assert.equal(history[3]?.revokedAt?.getTime(), msFromNow(5).getTime());
+        assert.ok(
+          history.every((entry) => !('patterns' in entry)),
+          'records, as shown, without their compiled form',
+        );
+        assert.deepEqual(await store.historyFor('nobody'), []);
       });
     });
 

@@ -23,6 +23,8 @@ const valid = (overrides: Partial<NewEntitlement> = {}): NewEntitlement => ({
   ...overrides,
 });
 
+const problemsOf = (input: NewEntitlement): string[] => entitlementProblems(input, { now: NOW });
+
 const record = (overrides: Partial<EntitlementRecord> = {}): EntitlementRecord => ({
   id: 'e-1',
   subject: 'alice',
@@ -37,58 +39,80 @@ const record = (overrides: Partial<EntitlementRecord> = {}): EntitlementRecord =
   ...overrides,
 });
 
+describe('entitlementProblems: what the caller knows', () => {
+  test('an expiry at or before the moment of granting grants nothing, and is refused', () => {
+    assert.deepEqual(problemsOf(valid({ expiresAt: msFromNow(1) })), []);
+    assert.deepEqual(problemsOf(valid({ expiresAt: NOW })), ['expiresAt is in the past: it would grant nothing']);
+    assert.deepEqual(problemsOf(valid({ expiresAt: msFromNow(-86_400_000) })), ['expiresAt is in the past: it would grant nothing']);
+  });
+
+  test('a bundle the policy does not define is refused where the policy is known', () => {
+    const bundles = new Set(['demo']);
+    assert.deepEqual(entitlementProblems(valid({ resources: [], bundleId: 'demo' }), { now: NOW, bundles }), []);
+    assert.deepEqual(entitlementProblems(valid({ resources: [], bundleId: 'rust-course' }), { now: NOW, bundles }), [
+      'no bundle "rust-course" is defined in the policy',
+    ]);
+    assert.deepEqual(problemsOf(valid({ resources: [], bundleId: 'rust-course' })), [], 'the store alone cannot know the policy');
+  });
+
+  test('regression: a pattern that starts with a wildcard would cover the whole bucket, and is refused', () => {
+    for (const pattern of ['*', '*/secret.txt', '*.pdf']) {
+      assert.deepEqual(problemsOf(valid({ resources: [pattern], actions: ['read', 'write'] })), [
+        `pattern "${pattern}" starts with a wildcard and would cover every key; start it with a prefix`,
+      ]);
+    }
+    assert.deepEqual(problemsOf(valid({ resources: ['{sub}/*', 'shared/*'] })), [], 'a claim or a prefix first is fine');
+  });
+});
+
 describe('entitlementProblems: valid entitlements', () => {
   test('a bundle alone, read only, is valid', () => {
-    assert.deepEqual(entitlementProblems(valid({ bundleId: 'course-101', resources: undefined })), []);
-    assert.deepEqual(entitlementProblems(valid({ bundleId: 'course-101', resources: [] })), []);
+    assert.deepEqual(problemsOf(valid({ bundleId: 'course-101', resources: undefined })), []);
+    assert.deepEqual(problemsOf(valid({ bundleId: 'course-101', resources: [] })), []);
   });
 
   test('resources alone, read and write, are valid', () => {
-    assert.deepEqual(entitlementProblems(valid({ resources: ['uploads/{sub}/*', 'shared/report.pdf'], actions: ['read', 'write'] })), []);
+    assert.deepEqual(problemsOf(valid({ resources: ['uploads/{sub}/*', 'shared/report.pdf'], actions: ['read', 'write'] })), []);
   });
 
   test('a bundle and resources together, with write, are valid', () => {
-    assert.deepEqual(entitlementProblems(valid({ bundleId: 'demo', actions: ['read', 'write'] })), []);
+    assert.deepEqual(problemsOf(valid({ bundleId: 'demo', actions: ['read', 'write'] })), []);
   });
 
   test('dates are valid: either alone, or a window with expiresAt after notBefore', () => {
-    assert.deepEqual(entitlementProblems(valid({ notBefore: secondsFromNow(60) })), []);
-    assert.deepEqual(entitlementProblems(valid({ expiresAt: secondsFromNow(-60) })), []);
-    assert.deepEqual(entitlementProblems(valid({ notBefore: NOW, expiresAt: msFromNow(1) })), []);
-    assert.deepEqual(entitlementProblems(valid({ notBefore: null, expiresAt: null })), []);
+    assert.deepEqual(problemsOf(valid({ notBefore: secondsFromNow(60) })), []);
+    assert.deepEqual(problemsOf(valid({ expiresAt: secondsFromNow(60) })), []);
+    assert.deepEqual(problemsOf(valid({ notBefore: NOW, expiresAt: msFromNow(1) })), []);
+    assert.deepEqual(problemsOf(valid({ notBefore: null, expiresAt: null })), []);
   });
 
   test('bundle ids at the edges of the policy id rule are valid', () => {
     for (const bundleId of ['a', '0', 'a.b_c-d', `a${'b'.repeat(63)}`]) {
-      assert.deepEqual(entitlementProblems(valid({ bundleId })), [], bundleId);
+      assert.deepEqual(problemsOf(valid({ bundleId })), [], bundleId);
     }
   });
 });
 
 describe('entitlementProblems: each rule', () => {
   test('an empty or blank subject', () => {
-    assert.deepEqual(entitlementProblems(valid({ subject: '' })), ['subject is empty']);
-    assert.deepEqual(entitlementProblems(valid({ subject: ' \t' })), ['subject is empty']);
+    assert.deepEqual(problemsOf(valid({ subject: '' })), ['subject is empty']);
+    assert.deepEqual(problemsOf(valid({ subject: ' \t' })), ['subject is empty']);
   });
 
   test('a bundle id that is not a policy id', () => {
     for (const bundleId of ['', 'Demo', '-demo', '.demo', 'demo/x', 'de mo', `a${'b'.repeat(64)}`]) {
-      assert.deepEqual(
-        entitlementProblems(valid({ bundleId })),
-        [`bundle id "${bundleId}" must match ^[a-z0-9][a-z0-9._-]{0,63}$`],
-        bundleId,
-      );
+      assert.deepEqual(problemsOf(valid({ bundleId })), [`bundle id "${bundleId}" must match ^[a-z0-9][a-z0-9._-]{0,63}$`], bundleId);
     }
   });
 
   test('neither a bundle nor a resource pattern', () => {
     const expected = ['name a bundle or at least one resource pattern'];
-    assert.deepEqual(entitlementProblems(valid({ resources: [] })), expected);
-    assert.deepEqual(entitlementProblems(valid({ resources: undefined, bundleId: null })), expected);
+    assert.deepEqual(problemsOf(valid({ resources: [] })), expected);
+    assert.deepEqual(problemsOf(valid({ resources: undefined, bundleId: null })), expected);
   });
 
   test('each malformed pattern is named, the valid ones beside it are not', () => {
-    assert.deepEqual(entitlementProblems(valid({ resources: ['/x/*', 'ok/*', 'x?', 'x/{oops', 'x/}'] })), [
+    assert.deepEqual(problemsOf(valid({ resources: ['/x/*', 'ok/*', 'x?', 'x/{oops', 'x/}'] })), [
       'pattern "/x/*": must not start with "/"',
       'pattern "x?": "?" is not allowed; use "*"',
       'pattern "x/{oops": "{" and "}" only enclose a claim name',
@@ -97,39 +121,43 @@ describe('entitlementProblems: each rule', () => {
   });
 
   test('no actions', () => {
-    assert.deepEqual(entitlementProblems(valid({ actions: [] })), ['name at least one action']);
+    assert.deepEqual(problemsOf(valid({ actions: [] })), ['name at least one action']);
   });
 
   test('an action other than read or write', () => {
     const actions = ['read', 'delete'] as unknown as NewEntitlement['actions'];
-    assert.deepEqual(entitlementProblems(valid({ actions })), ['action "delete" must be read or write']);
+    assert.deepEqual(problemsOf(valid({ actions })), ['action "delete" must be read or write']);
   });
 
   test('write with only a bundle: bundles are read-only', () => {
-    assert.deepEqual(entitlementProblems(valid({ bundleId: 'demo', resources: [], actions: ['write'] })), [
+    assert.deepEqual(problemsOf(valid({ bundleId: 'demo', resources: [], actions: ['write'] })), [
       'bundles are read-only: write needs resource patterns',
     ]);
   });
 
   test('a date that is not a date', () => {
-    assert.deepEqual(entitlementProblems(valid({ notBefore: new Date('nope') })), ['notBefore is not a date']);
-    assert.deepEqual(entitlementProblems(valid({ expiresAt: new Date(Number.NaN) })), ['expiresAt is not a date']);
+    assert.deepEqual(problemsOf(valid({ notBefore: new Date('nope') })), ['notBefore is not a date']);
+    assert.deepEqual(problemsOf(valid({ expiresAt: new Date(Number.NaN) })), ['expiresAt is not a date']);
   });
 
   test('expiresAt at or before notBefore', () => {
-    assert.deepEqual(entitlementProblems(valid({ notBefore: NOW, expiresAt: NOW })), ['expiresAt must be after notBefore']);
-    assert.deepEqual(entitlementProblems(valid({ notBefore: NOW, expiresAt: msFromNow(-1) })), ['expiresAt must be after notBefore']);
+    assert.deepEqual(problemsOf(valid({ notBefore: secondsFromNow(60), expiresAt: secondsFromNow(60) })), [
+      'expiresAt must be after notBefore',
+    ]);
+    assert.deepEqual(problemsOf(valid({ notBefore: secondsFromNow(60), expiresAt: secondsFromNow(59) })), [
+      'expiresAt must be after notBefore',
+    ]);
   });
 
   test('an empty or blank grantedBy or reason', () => {
     const expected = ['say who granted it and why (grantedBy, reason)'];
-    assert.deepEqual(entitlementProblems(valid({ grantedBy: '' })), expected);
-    assert.deepEqual(entitlementProblems(valid({ reason: '  ' })), expected);
-    assert.deepEqual(entitlementProblems(valid({ grantedBy: '', reason: '' })), expected);
+    assert.deepEqual(problemsOf(valid({ grantedBy: '' })), expected);
+    assert.deepEqual(problemsOf(valid({ reason: '  ' })), expected);
+    assert.deepEqual(problemsOf(valid({ grantedBy: '', reason: '' })), expected);
   });
 
   test('every problem is reported at once, in rule order', () => {
-    const problems = entitlementProblems({
+    const problems = problemsOf({
       subject: '',
       bundleId: 'Bad',
       resources: ['x?'],
