@@ -15,10 +15,10 @@ interface Alphabet {
   readonly minSpread: number;
 }
 
-// hex and base64 random strings score 0.77 or more; printable ASCII ones 0.87 or more; English text, paths and URLs below 0.8.
+// Random hex and base64 strings score 0.77 or more, random printable ones of 64 characters 0.82 or more (100,000 samples each).
 const HEX: Alphabet = { bitsPerCharacter: 4, minSpread: 0.75 };
 const BASE64: Alphabet = { bitsPerCharacter: 6, minSpread: 0.75 };
-const PRINTABLE: Alphabet = { bitsPerCharacter: Math.log2(95), minSpread: 0.85 };
+const PRINTABLE: Alphabet = { bitsPerCharacter: Math.log2(95), minSpread: 0.8 };
 
 /** The smallest alphabet random output comes in that holds the whole secret. */
 function alphabetOf(secret: string): Alphabet {
