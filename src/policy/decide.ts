@@ -39,7 +39,8 @@ function bundleCoversKey(policy: Policy, bundleId: string, principal: Principal,
 }
 
 function covers(permit: Permit, { ask, policy, principal }: DecisionInput): boolean {
-  if (ask.target.kind === 'bundle') return permit.bundleIds.includes(ask.target.bundleId);
+  // Bundles are read-only, whatever else the rule or entitlement allows.
+  if (ask.target.kind === 'bundle') return ask.action === 'read' && permit.bundleIds.includes(ask.target.bundleId);
   const { key } = ask.target;
   if (permit.resources.some((pattern) => matchesResolved(pattern, key))) return true;
   // Reading a bundle also lets the caller read single keys inside it; bundles never grant writes.

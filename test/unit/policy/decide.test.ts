@@ -426,6 +426,14 @@ describe('limits', () => {
     }
   });
 
+  test('regression: a write on a bundle is never allowed, even by an entitlement that may write its resources', () => {
+    const policy = policyOf([], { course: { resource: 'courses/rust/*' } });
+    const entitlements = [entitlement({ id: 'e', bundleId: 'course', resources: ['notes/{sub}/*'], actions: ['read', 'write'] })];
+    const ask = { action: 'write' as const, target: { kind: 'bundle' as const, bundleId: 'course' } };
+    denied(run({ policy, who: alice, entitlements, ask }));
+    allowed(run({ policy, who: alice, entitlements, ask: { ...ask, action: 'read' } }));
+  });
+
   test('an entitlement (no limits of its own) does not allow active content either', () => {
     const none = policyOf([]);
     const entitlements = [entitlement({ id: 'e', resources: ['media/*'], actions: ['write'] })];
