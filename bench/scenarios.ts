@@ -1,0 +1,163 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createSigner } from 'fast-jwt';
+import type { CloudFrontConfig, Config, S3Config } from '../src/config/config.js';
+import { fixedConfig } from '../src/config/fixed-config.js';
+
+/** What the server and the load generator, two processes, agree on. */
+export const JWT_SECRET = 'bench-only-hs256-secret-not-used-anywhere-else';
+export const CLOUDFRONT_DOMAIN = 'd111111abcdef8.cloudfront.net';
+export const S3_ENDPOINT = 'http://127.0.0.1:9'; // discard port: presigning is offline, nothing is ever sent here
+export const BUCKET = 'bench-bucket';
+
+const s3Config: S3Config = {
+  region: 'us-east-1',
+  bucket: BUCKET,
+  endpoint: S3_ENDPOINT,
+  forcePathStyle: true,
+  credentials: { accessKeyId: 'bench-access-key-id', secretAccessKey: 'bench-secret-access-key-never-sent-anywhere' },
+};
+
+export type Target = 'cloudfront' | 's3';
+
+/** The development policy on fixed values, production's log level, a CloudFront key made per run (or none). */
+export function benchConfig(target: Target, privateKeyPem?: string): Config {
+  const cloudfront: CloudFrontConfig | undefined =
+    target === 'cloudfront' && privateKeyPem !== undefined
+      ? { domain: CLOUDFRONT_DOMAIN, keyPairId: 'KBENCHKEYPAIRID', privateKey: privateKeyPem, hashAlgorithm: 'SHA1' }
+      : undefined;
+  return fixedConfig({
+    logLevel: 'info',
+    s3: s3Config,
+    cloudfront,
+    jwt: { ...fixedConfig().jwt, verification: { kind: 'secret', secret: JWT_SECRET } },
+  });
+}
+
+export const newCloudFrontKey = (): string =>
+  generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+export const benchToken = (): string => createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: 'bench' });
+
+export interface Scenario {
+  readonly name: string;
+  readonly target: Target;
+  readonly path: string;
+  readonly body: unknown;
+  /** A fresh body per request (new keys), so no signature can be reused; `n` counts requests. */
+  readonly bodyFor?: (n: number) => unknown;
+  readonly expectStatus: number;
+  /** Returns why the first response is not a real grant, or undefined when it is. */
+  readonly check: (response: { body: unknown; setCookies: readonly string[] }) => string | undefined;
+  /** Targets from the hot-path issue, as ratios to the no-op route. */
+  readonly minRatio?: number;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const uploadBody = { contentType: 'image/png', contentLength: 1024 };
+const downloadKeys = (count: number): string[] => Array.from({ length: count }, (_, i) => `public/bench/file-${i}.png`);
+
+function checkDownloads(count: number, urlPrefix: string): Scenario['check'] {
+  return ({ body }) => {
+    if (!isRecord(body) || !Array.isArray(body.results)) return 'body has no results array';
+    if (body.results.length !== count) return `expected ${count} results, got ${body.results.length}`;
+    for (const result of body.results as unknown[]) {
+      if (!isRecord(result) || typeof result.url !== 'string') return `a key was not granted: ${JSON.stringify(result)}`;
+      if (!result.url.startsWith(urlPrefix)) return `url does not start with ${urlPrefix}: ${result.url.slice(0, 80)}`;
+    }
+    return undefined;
+  };
+}
+
+export const NOOP = 'noop (token check only)';
+
+export const scenarios: readonly Scenario[] = [
+  {
+    name: NOOP,
+    target: 'cloudfront',
+    path: '/bench/noop',
+    body: uploadBody, // the same JSON parse as an upload
+    expectStatus: 200,
+    check: ({ body }) => (isRecord(body) && body.ok === true ? undefined : 'expected {"ok":true}'),
+  },
+  {
+    name: 'upload PUT',
+    target: 'cloudfront',
+    path: '/v1/uploads',
+    body: uploadBody,
+    expectStatus: 201,
+    minRatio: 0.6,
+    check: ({ body }) =>
+      isRecord(body) &&
+      body.method === 'PUT' &&
+      typeof body.url === 'string' &&
+      body.url.startsWith(`${S3_ENDPOINT}/${BUCKET}/uploads/bench/`)
+        ? undefined
+        : `not a PUT grant under uploads/bench/: ${JSON.stringify(body).slice(0, 200)}`,
+  },
+  {
+    name: 'upload POST form',
+    target: 'cloudfront',
+    path: '/v1/uploads',
+    body: { ...uploadBody, method: 'POST' },
+    expectStatus: 201,
+    minRatio: 0.6,
+    check: ({ body }) =>
+      isRecord(body) && body.method === 'POST' && isRecord(body.fields) && typeof body.fields.Policy === 'string'
+        ? undefined
+        : `not a POST form grant: ${JSON.stringify(body).slice(0, 200)}`,
+  },
+  {
+    name: 'download 1 key CloudFront, same key',
+    target: 'cloudfront',
+    path: '/v1/downloads',
+    body: { keys: downloadKeys(1) },
+    expectStatus: 200,
+    minRatio: 0.6,
+    check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
+  },
+  {
+    name: 'download 10 keys CloudFront, same keys',
+    target: 'cloudfront',
+    path: '/v1/downloads',
+    body: { keys: downloadKeys(10) },
+    expectStatus: 200,
+    minRatio: 0.4,
+    check: checkDownloads(10, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
+  },
+  {
+    name: 'download 1 key CloudFront, new key',
+    target: 'cloudfront',
+    path: '/v1/downloads',
+    body: { keys: downloadKeys(1) },
+    bodyFor: (n) => ({ keys: [`public/bench/new-${n}.png`] }),
+    expectStatus: 200,
+    check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
+  },
+  {
+    name: 'download 1 key S3 presign',
+    target: 's3',
+    path: '/v1/downloads',
+    body: { keys: downloadKeys(1) },
+    expectStatus: 200,
+    check: checkDownloads(1, `${S3_ENDPOINT}/${BUCKET}/public/bench/`),
+  },
+  {
+    name: 'bundle cookies',
+    target: 'cloudfront',
+    path: '/v1/bundles/demo/cookies',
+    body: undefined, // no body and no content-type, as a browser's credentialed POST
+    expectStatus: 200,
+    minRatio: 0.6,
+    check: ({ setCookies }) => {
+      const names = setCookies.map((cookie) => cookie.slice(0, cookie.indexOf('=')));
+      const missing = ['CloudFront-Policy', 'CloudFront-Signature', 'CloudFront-Key-Pair-Id'].filter((name) => !names.includes(name));
+      return missing.length === 0 ? undefined : `missing Set-Cookie ${missing.join(', ')} (got ${names.join(', ') || 'none'})`;
+    },
+  },
+];
+
+export const scenarioNamed = (name: string): Scenario => {
+  const scenario = scenarios.find((item) => item.name === name);
+  if (!scenario) throw new Error(`no scenario "${name}"`);
+  return scenario;
+};

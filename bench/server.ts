@@ -1,0 +1,20 @@
+/**
+ * The broker as the bench runs it: its own process (pinned to a core by the
+ * bench), production's logger configuration writing to a file, an in-memory
+ * store, and one extra route, the authenticated no-op baseline.
+ * argv: <cloudfront|s3> <log file> [private key file]. Prints "listening <port>".
+ */
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../src/app.js';
+import { loggerOptions } from '../src/logging/logger-options.js';
+import { benchConfig, type Target } from './scenarios.js';
+
+const [target, logFile, keyFile] = process.argv.slice(2) as [Target, string, string | undefined];
+const config = benchConfig(target, keyFile === undefined ? undefined : await readFile(keyFile, 'utf8'));
+const app = await buildApp({ config, logger: { ...loggerOptions(config), file: logFile } });
+// The same token check as the grant routes, and nothing else.
+app.post('/bench/noop', { onRequest: (request) => app.authenticate(request) }, async () => ({ ok: true }));
+await app.listen({ host: '127.0.0.1', port: 0 });
+process.stdout.write(`listening ${(app.server.address() as AddressInfo).port}\n`);
+process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
