@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { decisionRecorderPlugin, type DecisionRecorder } from './audit/decision-recorder.js';
 import { authenticationPlugin } from './auth/authenticate.js';
 import type { Config } from './config/config.js';
@@ -22,6 +22,7 @@ import { cloudfrontSignerPlugin } from './signing/cloudfront-signer.js';
 import { s3SignerPlugin, type S3Signer } from './signing/s3-signer.js';
 import { entitlementStorePlugin, type EntitlementStore } from './store/entitlement-store.js';
 import { loggerOptions } from './logging/logger-options.js';
+import { requestLogPlugin } from './logging/request-log.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -48,6 +49,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     requestIdHeader: false,
+    logController: new LogController({ disableRequestLogging: true }), // one line per request instead, from requestLogPlugin
     trustProxy: config.trustProxy,
     bodyLimit: 256 * 1024,
     connectionTimeout: 30_000,
@@ -81,6 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxAge: 600,
   });
   await app.register(metricsPlugin);
+  await app.register(requestLogPlugin, { sampleRate: config.logRequestSampleRate });
   await app.register(docsPlugin);
   await app.register(authenticationPlugin, { config });
 

@@ -26,18 +26,18 @@ export interface DecisionRecorder {
 
 const targetText = (target: Target): string => (target.kind === 'key' ? target.key : target.bundleId);
 
-/** A log line per decision, under the request's id so it joins the request's own lines. */
+/** A debug line per decision, under the request's id; at info the request's one line sums them up. */
 export function logRecorder(log: FastifyBaseLogger): DecisionRecorder {
   return {
     record({ requestId, kind, target, decision }) {
       const base = { kind, target: targetText(target) };
       if (decision.allow) {
-        log.info(
+        log.debug(
           { reqId: requestId, decision: { ...base, allow: true, source: decision.source, ttlSeconds: decision.ttlSeconds } },
           'grant allowed',
         );
       } else {
-        log.info({ reqId: requestId, decision: { ...base, allow: false, code: decision.code, reason: decision.reason } }, 'grant denied');
+        log.debug({ reqId: requestId, decision: { ...base, allow: false, code: decision.code, reason: decision.reason } }, 'grant denied');
       }
     },
   };

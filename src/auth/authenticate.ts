@@ -19,6 +19,9 @@ declare module 'fastify' {
 
 const principals = new WeakMap<FastifyRequest, Principal>();
 
+/** The verified caller, if this request was authenticated (for logs, which also see unauthenticated requests). */
+export const principalOf = (request: FastifyRequest): Principal | undefined => principals.get(request);
+
 // fast-jwt and @fastify/jwt codes, turned into details a caller can act on. None echoes the token.
 const DETAILS: Record<string, string> = {
   FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'missing "Authorization: Bearer <token>" header',

@@ -37,6 +37,8 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly logLevel: string;
+  /** The share of successful requests that get their info line; errors and denials always do. */
+  readonly logRequestSampleRate: number;
   readonly trustProxy: boolean;
   readonly dataDir: string;
   readonly store: StoreConfig;

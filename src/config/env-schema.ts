@@ -19,6 +19,7 @@ export const EnvSchema = Type.Object({
       },
     ),
   ),
+  LOG_REQUEST_SAMPLE_RATE: Type.Optional(Type.Number({ minimum: 0, maximum: 1, examples: [0.1] })),
   TRUST_PROXY: Type.Optional(Type.Boolean({ examples: [true] })),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1, examples: ['./data'] })),
   POLICY_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/etc/access-broker/policy.yaml'] })),

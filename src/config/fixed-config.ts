@@ -16,6 +16,7 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
     host: '127.0.0.1',
     port: 0,
     logLevel: 'silent',
+    logRequestSampleRate: 1,
     trustProxy: false,
     dataDir: '/nonexistent',
     store: { kind: 'sqlite', filename: ':memory:' },

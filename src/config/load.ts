@@ -227,6 +227,7 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
       host: env.HOST ?? '127.0.0.1',
       port: env.PORT ?? 8080,
       logLevel: env.LOG_LEVEL ?? 'info',
+      logRequestSampleRate: env.LOG_REQUEST_SAMPLE_RATE ?? 1,
       trustProxy: env.TRUST_PROXY ?? false,
       dataDir,
       store: storeConfigOf(env),

@@ -13,8 +13,8 @@ export interface Caller {
   readonly principal: Principal;
   readonly requestId: string;
   readonly clientAddress: string;
-  /** Told after each decision is recorded (request metrics count decisions, not statuses). */
-  readonly onDecision?: () => void;
+  /** Told after each decision is recorded: the request's log line and metrics sum them up. */
+  readonly onDecision?: (decision: Decision) => void;
 }
 
 export type Allowed = Extract<Decision, { allow: true }>;
@@ -96,7 +96,7 @@ export class Authorization {
       target: chosen.ask.target,
       decision: chosen.decision,
     });
-    this.caller.onDecision?.();
+    this.caller.onDecision?.(chosen.decision);
     return chosen;
   }
 

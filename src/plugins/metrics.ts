@@ -9,8 +9,11 @@ declare module 'fastify' {
     metricsRegistry: Registry;
   }
   interface FastifyRequest {
-    /** Decisions made for this request: grant metrics count those, not the HTTP status. */
-    grantDecisions: number;
+    /** Decisions made for this request: grant metrics and the request's log line count those, not the HTTP status. */
+    decisionsAllowed: number;
+    decisionsDenied: number;
+    /** The last decision's rule or entitlement (`rule:own-uploads`), or its denial code. */
+    decidedBy: string;
   }
   interface FastifyContextConfig {
     /** Names the route in logs and metrics. */
@@ -36,7 +39,9 @@ export const metricsPlugin = fp(
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
     app.decorate('metricsRegistry', registry);
-    app.decorateRequest('grantDecisions', 0);
+    app.decorateRequest('decisionsAllowed', 0);
+    app.decorateRequest('decisionsDenied', 0);
+    app.decorateRequest('decidedBy', '');
     // Counted per decision (granted, denied: one per key of a download) by the decision recorder, and per request
     // here only when the request ended before any decision (unauthenticated, invalid, error).
     const grants = new Counter({
@@ -57,7 +62,7 @@ export const metricsPlugin = fp(
       const kind = request.routeOptions.config.grantKind;
       if (kind === undefined) return;
       const labels = { kind, outcome: outcomeOf(reply.statusCode) };
-      if (request.grantDecisions === 0) grants.inc(labels);
+      if (request.decisionsAllowed + request.decisionsDenied === 0) grants.inc(labels);
       latency.observe(labels, reply.elapsedTime / 1000);
     });
 

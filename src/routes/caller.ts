@@ -6,7 +6,10 @@ export const callerOf = (request: FastifyRequest): Caller => ({
   principal: request.principal,
   requestId: request.id,
   clientAddress: request.ip,
-  onDecision: () => {
-    request.grantDecisions += 1;
+  onDecision: (decision) => {
+    if (decision.allow) request.decisionsAllowed += 1;
+    else request.decisionsDenied += 1;
+    const { source } = decision;
+    request.decidedBy = source === undefined ? (decision.allow ? '' : decision.code) : `${source.kind}:${source.id}`;
   },
 });

@@ -42,7 +42,7 @@ for (const level of ['trace', 'debug', 'info', 'warn', 'error'] as const) {
       assert.ok(!lines().includes(secret), 'the token reached the logs');
       assert.ok(!lines().includes(secret.split('.')[2]!), "the token's signature reached the logs");
       if (level === 'info' || level === 'debug' || level === 'trace')
-        assert.match(lines(), /"url":"\/healthz"/, 'the path is still logged');
+        assert.match(lines(), /"route":"\/healthz"/, 'the route is still logged');
     });
 
     test('regression: a request the HTTP parser refuses is answered as a problem, and its raw bytes are not logged', async () => {
@@ -65,3 +65,66 @@ for (const level of ['trace', 'debug', 'info', 'warn', 'error'] as const) {
     });
   });
 }
+
+describe('one info line per request', async () => {
+  const lineCount = (text: string): number => text.split('\n').filter((line) => line.includes('"msg":"request"')).length;
+
+  test('a grant logs one line: route, status, duration, subject and what decided', async () => {
+    const config = testConfig({ overrides: { logLevel: 'info' } });
+    const { logger, lines } = capturedLogger(config, 'info');
+    const app = await testApp({ config, logger });
+    try {
+      await app.inject({
+        method: 'POST',
+        url: '/v1/downloads',
+        payload: { keys: ['public/a', 'private/b'] },
+        headers: { authorization: `Bearer ${token({ sub: 'alice' })}` },
+      });
+      const logged = lines()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      assert.equal(logged.length, 1, lines());
+      assert.deepEqual(
+        { ...logged[0], time: undefined, pid: undefined, hostname: undefined, reqId: undefined, ms: undefined },
+        {
+          level: 30,
+          msg: 'request',
+          method: 'POST',
+          route: '/v1/downloads',
+          status: 200,
+          sub: 'alice',
+          granted: 1,
+          denied: 1,
+          decidedBy: 'BROKER_FORBIDDEN',
+          time: undefined,
+          pid: undefined,
+          hostname: undefined,
+          reqId: undefined,
+          ms: undefined,
+        },
+      );
+      assert.equal(typeof logged[0]?.ms, 'number');
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('LOG_REQUEST_SAMPLE_RATE=0 drops successful lines, never denials or errors', async () => {
+    const config = testConfig({ overrides: { logLevel: 'info', logRequestSampleRate: 0 } });
+    const { logger, lines } = capturedLogger(config, 'info');
+    const app = await testApp({ config, logger });
+    try {
+      const alice = { authorization: `Bearer ${token({ sub: 'alice' })}` };
+      await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/a'] }, headers: alice });
+      await app.inject({ url: '/healthz' });
+      assert.equal(lineCount(lines()), 0);
+      await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['private/b'] }, headers: alice });
+      await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: [] }, headers: alice });
+      await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/a'] } });
+      assert.equal(lineCount(lines()), 3);
+    } finally {
+      await app.close();
+    }
+  });
+});
