@@ -22,7 +22,7 @@ export interface S3Config {
   readonly endpoint: string | undefined;
   readonly forcePathStyle: boolean;
   /** Only set for the development LocalStack default; otherwise the AWS default chain applies. */
-  readonly credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  readonly credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
 }
 
 /** Where entitlements live: the embedded SQLite file (`:memory:` for tests). */

@@ -1,7 +1,6 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { formatUrl } from '@aws-sdk/core/util';
-import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
-import { extendedEncodeURIComponent, HttpRequest } from '@smithy/core/protocols';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { presignQuery, uriEscape } from './sigv4-query.js';
 
 /**
  * The fast path for presigned PUT and GET URLs. `getSignedUrl` resolves the
@@ -9,8 +8,9 @@ import { extendedEncodeURIComponent, HttpRequest } from '@smithy/core/protocols'
  * 300 µs); the signature itself is a few HMACs. Here the SDK signs one probe
  * URL at start-up, which fixes everything that does not depend on the key
  * (scheme, host, bucket path, signing region and service), and each grant then
- * only builds the request and signs it. test/unit/signing/s3-signer.test.ts
- * proves the URLs identical to getSignedUrl's for the same inputs.
+ * only signs its own path and headers (sigv4-query.ts), every header given.
+ * test/unit/signing/s3-signer.test.ts proves the URLs identical to
+ * getSignedUrl's for the same inputs.
  */
 export interface PresignTemplate {
   presign(input: {
@@ -21,7 +21,6 @@ export interface PresignTemplate {
     query?: Record<string, string>;
     signingDate: Date;
     expiresInSeconds: number;
-    signableHeaders?: Set<string>;
   }): Promise<string>;
 }
 
@@ -31,7 +30,7 @@ const PROBE_KEY = 'probe';
  * S3's encoding of a key in the path: each segment RFC 3986-escaped (`!'()*` too), `/` kept,
  * exactly as the SDK serialises it. Not encodeKeyForCloudFront (keys/cloudfront-path.ts), whose encoding matches CloudFront's signer.
  */
-export const encodeKeyForS3Path = (key: string): string => key.split('/').map(extendedEncodeURIComponent).join('/');
+export const encodeKeyForS3Path = (key: string): string => key.split('/').map(uriEscape).join('/');
 
 export async function createPresignTemplate(client: S3Client, bucket: string): Promise<PresignTemplate> {
   const probe = new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: PROBE_KEY }), { expiresIn: 60 }));
@@ -40,32 +39,27 @@ export async function createPresignTemplate(client: S3Client, bucket: string): P
   // X-Amz-Credential is <access key>/<date>/<region>/<service>/aws4_request.
   const [, , region, service] = (probe.searchParams.get('X-Amz-Credential') ?? '').split('/');
   if (!region || !service) throw new Error('presigned probe URL has no credential scope');
-  const presigner = new S3RequestPresigner({ ...client.config, signingName: service, region: async () => region });
   const protocol = probe.protocol;
-  const hostname = probe.hostname;
-  const port = probe.port === '' ? undefined : Number(probe.port);
   const host = probe.host;
   const commandIds = { PUT: 'PutObject', GET: 'GetObject' } as const; // the SDK's `x-id` query parameter
 
   return {
-    async presign({ method, key, headers, query = {}, signingDate, expiresInSeconds, signableHeaders }) {
-      const request = new HttpRequest({
+    async presign({ method, key, headers, query = {}, signingDate, expiresInSeconds }) {
+      // The client's provider caches long-lived keys and refreshes role credentials before they expire.
+      const credentials = await client.config.credentials();
+      return presignQuery({
         method,
         protocol,
-        hostname,
-        ...(port === undefined ? {} : { port }),
+        host,
         path: `${pathPrefix}${encodeKeyForS3Path(key)}`,
         query: { ...query, 'x-id': commandIds[method] },
         headers: { ...headers, host },
-      });
-      const signed = await presigner.presign(request, {
-        expiresIn: expiresInSeconds,
+        credentials,
+        region,
+        service,
         signingDate,
-        signingRegion: region,
-        signingService: service,
-        ...(signableHeaders ? { signableHeaders } : {}),
+        expiresInSeconds,
       });
-      return formatUrl(signed);
     },
   };
 }

@@ -48,9 +48,6 @@ export function createS3Client(config: S3Config): S3Client {
   });
 }
 
-// Without these, a PUT URL only signs `host`: the client could send any type and any size.
-const PUT_SIGNED_HEADERS = new Set(['content-type', 'content-length']);
-
 export function createS3Signer(config: S3Config, client: S3Client = createS3Client(config)): S3Signer {
   const bucket = config.bucket;
   let template: Promise<PresignTemplate> | undefined;
@@ -63,10 +60,9 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
   };
   return {
     async presignPut({ key, contentType, contentLength, signingDate, expiresInSeconds }) {
+      // Both signed: without them a PUT URL signs only `host`, and the client could send any type and any size.
       const headers = { 'content-type': contentType, 'content-length': String(contentLength) };
-      const url = await (
-        await presigner()
-      ).presign({ method: 'PUT', key, headers, signingDate, expiresInSeconds, signableHeaders: PUT_SIGNED_HEADERS });
+      const url = await (await presigner()).presign({ method: 'PUT', key, headers, signingDate, expiresInSeconds });
       return { url, headers };
     },
     async presignPost({ key, contentType, maxBytes, expiresInSeconds }) {

@@ -18,6 +18,16 @@ const configs: [string, S3Config][] = [
     { region: 'ap-southeast-2', bucket: 'media.example.com', endpoint: undefined, forcePathStyle: false, credentials },
   ],
   [
+    'AWS, role credentials with a session token',
+    {
+      region: 'us-east-2',
+      bucket: 'role-bucket',
+      endpoint: undefined,
+      forcePathStyle: false,
+      credentials: { ...credentials, sessionToken: 'test-session-token/with+odd=characters' },
+    },
+  ],
+  [
     'an S3-compatible server on https with a port',
     { region: 'us-west-2', bucket: 'b1', endpoint: 'https://s3.internal.example:9443', forcePathStyle: true, credentials },
   ],

@@ -1,0 +1,101 @@
+import { createHash, createHmac } from 'node:crypto';
+
+/**
+ * AWS Signature Version 4 for query-string (presigned) requests, written out
+ * because the SDK's presigner (an async, general-purpose signer over a request
+ * object) costs several times the HMACs it computes. It follows the SDK's
+ * S3RequestPresigner exactly: UNSIGNED-PAYLOAD, the path signed as given (S3
+ * does not double-encode), query keys sorted, header values trimmed and their
+ * inner runs of spaces collapsed. test/unit/signing/s3-signer.test.ts proves
+ * its URLs equal to getSignedUrl's.
+ */
+export interface SigningCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string | undefined;
+}
+
+export interface QueryPresignInput {
+  readonly method: string;
+  /** `https:` or `http:`, as in a URL. */
+  readonly protocol: string;
+  /** Host and port, as sent in the Host header. */
+  readonly host: string;
+  /** The path as sent, already encoded. */
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  /** Lower-case names; every one is signed, `host` among them. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly credentials: SigningCredentials;
+  readonly region: string;
+  readonly service: string;
+  readonly signingDate: Date;
+  readonly expiresInSeconds: number;
+}
+
+/** SigV4's hard limit for presigned URLs. */
+export const SIGV4_MAX_EXPIRES_SECONDS = 604_800;
+
+/** RFC 3986: unreserved characters pass, everything else is %XX (upper case), as SigV4 and S3 paths require. */
+export const uriEscape = (text: string): string =>
+  encodeURIComponent(text).replace(/[!'()*]/gu, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+
+const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+
+// The signing key changes once a day per secret, region and service: derive it once (four HMACs), not per URL.
+const signingKeys = new Map<string, Buffer>();
+function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
+  const id = `${shortDate}\n${region}\n${service}\n${secret}`;
+  let key = signingKeys.get(id);
+  if (key === undefined) {
+    key = hmac(hmac(hmac(hmac(`AWS4${secret}`, shortDate), region), service), 'aws4_request');
+    if (signingKeys.size >= 16) signingKeys.clear(); // a few keys are live at once (rotation, midnight); never many
+    signingKeys.set(id, key);
+  }
+  return key;
+}
+
+/** `20260601T123456Z` and `20260601`, as SigV4 writes dates. */
+function dates(date: Date): { long: string; short: string } {
+  const long = date
+    .toISOString()
+    .replace(/[-:]/gu, '')
+    .replace(/\.\d{3}/u, '');
+  return { long, short: long.slice(0, 8) };
+}
+
+export function presignQuery(input: QueryPresignInput): string {
+  if (!Number.isInteger(input.expiresInSeconds) || input.expiresInSeconds < 1 || input.expiresInSeconds > SIGV4_MAX_EXPIRES_SECONDS) {
+    throw new RangeError(`presigned URLs must expire within 1 to ${SIGV4_MAX_EXPIRES_SECONDS} s (SigV4), not ${input.expiresInSeconds}`);
+  }
+  const { long, short } = dates(input.signingDate);
+  const scope = `${short}/${input.region}/${input.service}/aws4_request`;
+  const headerNames = Object.keys(input.headers).sort();
+  const query: Record<string, string> = {
+    ...input.query,
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD',
+    'X-Amz-Credential': `${input.credentials.accessKeyId}/${scope}`,
+    'X-Amz-Date': long,
+    'X-Amz-Expires': String(input.expiresInSeconds),
+    'X-Amz-SignedHeaders': headerNames.join(';'),
+    ...(input.credentials.sessionToken ? { 'X-Amz-Security-Token': input.credentials.sessionToken } : {}),
+  };
+  const canonicalQuery = Object.keys(query)
+    .sort()
+    .map((name) => `${uriEscape(name)}=${uriEscape(query[name] ?? '')}`)
+    .join('&');
+  const canonicalHeaders = headerNames.map((name) => `${name}:${(input.headers[name] ?? '').trim().replace(/\s+/gu, ' ')}\n`).join('');
+  const canonicalRequest = `${input.method}\n${input.path}\n${canonicalQuery}\n${canonicalHeaders}\n${headerNames.join(';')}\nUNSIGNED-PAYLOAD`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${long}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+  const signature = createHmac('sha256', signingKey(input.credentials.secretAccessKey, short, input.region, input.service))
+    .update(stringToSign)
+    .digest('hex');
+  // The SDK's URL lists every parameter, the signature too, in sorted order.
+  const withSignature: Record<string, string> = { ...query, 'X-Amz-Signature': signature };
+  const search = Object.keys(withSignature)
+    .sort()
+    .map((name) => `${uriEscape(name)}=${uriEscape(withSignature[name] ?? '')}`)
+    .join('&');
+  return `${input.protocol}//${input.host}${input.path}?${search}`;
+}
