@@ -19,7 +19,9 @@ import { benchToken, NOOP, newCloudFrontKey, scenarios, type Scenario, type Targ
 
 const usage = `usage: npm run bench -- [--duration seconds] [--connections n] [--json file] [--quick]
   --duration     measured seconds per scenario at saturation (default 5; --quick: 2)
-  --connections  concurrent keep-alive connections (default 32)
+  --connections  concurrent keep-alive connections at saturation (default 32)
+  --rate-connections  connections for the runs at half the no-op rate (default 8: 32 connections fire in
+                 synchronised bursts at a fixed rate, and measure the load generator's bursts)
   --json         also write the results to this file, for comparing commits
   --quick        shorter runs and no leak check`;
 
@@ -34,6 +36,7 @@ const options = (() => {
       options: {
         duration: { type: 'string' },
         connections: { type: 'string', default: '32' },
+        'rate-connections': { type: 'string', default: '8' },
         json: { type: 'string' },
         quick: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -54,6 +57,7 @@ const wholeNumber = (name: string, raw: string): number => {
 };
 const seconds = wholeNumber('duration', options.duration ?? (options.quick ? '2' : '5'));
 const connections = wholeNumber('connections', options.connections);
+const rateConnections = wholeNumber('rate-connections', options['rate-connections']);
 const leakCheck = !options.quick;
 
 // ---------------------------------------------------------------- processes
@@ -105,7 +109,12 @@ interface Load {
 }
 
 function load(server: Server, scenario: Scenario, run: { seconds?: number; rate?: number; amount?: number }): Load {
-  const args = { url: `${server.origin}${scenario.path}`, scenario: scenario.name, connections, ...run };
+  const args = {
+    url: `${server.origin}${scenario.path}`,
+    scenario: scenario.name,
+    connections: run.rate === undefined ? connections : rateConnections,
+    ...run,
+  };
   const [command, argv] = pinned(LOAD_CORE, [...tsx, join(here, 'load.ts'), JSON.stringify(args)]);
   const result = spawnSync(command, argv, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (result.status !== 0) throw new Error(`load generator failed: ${result.stderr}`);
@@ -255,8 +264,9 @@ process.stdout.write(
     'Access Broker grant benchmark',
     `node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown CPU'})`,
     pinning
-      ? `server pinned to core ${SERVER_CORE}, load generator (autocannon, ${connections} connections) to core ${LOAD_CORE}`
-      : `no taskset or a single core: server and load generator unpinned (autocannon, ${connections} connections)`,
+      ? `server pinned to core ${SERVER_CORE}, load generator (autocannon) to core ${LOAD_CORE}`
+      : 'no taskset or a single core: server and load generator unpinned (autocannon)',
+    `${connections} connections at saturation, ${rateConnections} at half the no-op rate`,
     `${seconds} s per scenario after 1 s of warm-up; the server logs at info to a file, as in production; tokens HS256; development policy`,
     '',
     table(
@@ -282,7 +292,7 @@ process.stdout.write(
 if (options.json) {
   await writeFile(
     options.json,
-    `${JSON.stringify({ node: process.version, cpus: availableParallelism(), pinned: pinning, connections, seconds, rows, leak, rsaMicroseconds }, null, 2)}\n`,
+    `${JSON.stringify({ node: process.version, cpus: availableParallelism(), pinned: pinning, connections, rateConnections, seconds, rows, leak, rsaMicroseconds }, null, 2)}\n`,
   );
 }
 if (rows.some((row) => row.problems.length > 0)) process.exitCode = 1;

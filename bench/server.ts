@@ -12,9 +12,14 @@ import { benchConfig, type Target } from './scenarios.js';
 
 const [target, logFile, keyFile] = process.argv.slice(2) as [Target, string, string | undefined];
 const config = benchConfig(target, keyFile === undefined ? undefined : await readFile(keyFile, 'utf8'));
-const app = await buildApp({ config, logger: { ...loggerOptions(config), file: logFile } });
-// The same token check as the grant routes, and nothing else.
-app.post('/bench/noop', { onRequest: (request) => app.authenticate(request) }, async () => ({ ok: true }));
+const app = await buildApp({
+  config,
+  logger: { ...loggerOptions(config), file: logFile },
+  // Beside the grant routes, with their token check and hooks, and nothing else.
+  authenticatedRoutes: async (authenticated) => {
+    authenticated.post('/bench/noop', async () => ({ ok: true }));
+  },
+});
 await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`listening ${(app.server.address() as AddressInfo).port}\n`);
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

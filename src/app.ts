@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import { decisionRecorderPlugin, type DecisionRecorder } from './audit/decision-recorder.js';
 import { authenticationPlugin } from './auth/authenticate.js';
 import type { Config } from './config/config.js';
@@ -33,6 +33,8 @@ export interface AppOptions {
   readonly decisionRecorder?: DecisionRecorder;
   readonly now?: () => Date;
   readonly logger?: FastifyServerOptions['logger'];
+  /** More routes behind the token check, with the grant routes' hooks (the bench's authenticated no-op). */
+  readonly authenticatedRoutes?: FastifyPluginAsync;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/u;
@@ -105,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await authenticated.register(uploadRoutes);
     await authenticated.register(downloadRoutes);
     await authenticated.register(bundleRoutes, { config });
+    if (options.authenticatedRoutes) await authenticated.register(options.authenticatedRoutes);
   });
   return app;
 }

@@ -35,6 +35,7 @@ export class UploadGrants {
         key,
         contentType: request.contentType,
         maxBytes: request.contentLength,
+        signingDate: now,
         expiresInSeconds,
       });
       return { method: 'POST', url: form.url, fields: form.fields, key, expiresAt: expiresAt.toISOString() };

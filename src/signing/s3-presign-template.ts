@@ -1,6 +1,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { presignQuery, uriEscape } from './sigv4-query.js';
+import { presignPostPolicy, presignQuery, uriEscape } from './sigv4.js';
 
 /**
  * The fast path for presigned PUT and GET URLs. `getSignedUrl` resolves the
@@ -8,7 +9,7 @@ import { presignQuery, uriEscape } from './sigv4-query.js';
  * 300 µs); the signature itself is a few HMACs. Here the SDK signs one probe
  * URL at start-up, which fixes everything that does not depend on the key
  * (scheme, host, bucket path, signing region and service), and each grant then
- * only signs its own path and headers (sigv4-query.ts), every header given.
+ * only signs its own path and headers (sigv4.ts), every header given.
  * test/unit/signing/s3-signer.test.ts proves the URLs identical to
  * getSignedUrl's for the same inputs.
  */
@@ -22,6 +23,13 @@ export interface PresignTemplate {
     signingDate: Date;
     expiresInSeconds: number;
   }): Promise<string>;
+  /** A POST form for one key, its size capped by content-length-range and its Content-Type fixed. */
+  post(input: { key: string; contentType: string; maxBytes: number; signingDate: Date; expiresInSeconds: number }): Promise<PresignedForm>;
+}
+
+export interface PresignedForm {
+  readonly url: string;
+  readonly fields: Record<string, string>;
 }
 
 const PROBE_KEY = 'probe';
@@ -39,6 +47,8 @@ export async function createPresignTemplate(client: S3Client, bucket: string): P
   // X-Amz-Credential is <access key>/<date>/<region>/<service>/aws4_request.
   const [, , region, service] = (probe.searchParams.get('X-Amz-Credential') ?? '').split('/');
   if (!region || !service) throw new Error('presigned probe URL has no credential scope');
+  // The form's action is the bucket's URL, whatever the key: the SDK resolves it once.
+  const { url: formUrl } = await createPresignedPost(client, { Bucket: bucket, Key: PROBE_KEY, Expires: 60 });
   const protocol = probe.protocol;
   const host = probe.host;
   const commandIds = { PUT: 'PutObject', GET: 'GetObject' } as const; // the SDK's `x-id` query parameter
@@ -57,6 +67,23 @@ export async function createPresignTemplate(client: S3Client, bucket: string): P
         credentials,
         region,
         service,
+        signingDate,
+        expiresInSeconds,
+      });
+    },
+    async post({ key, contentType, maxBytes, signingDate, expiresInSeconds }) {
+      const credentials = await client.config.credentials();
+      return presignPostPolicy({
+        url: formUrl,
+        bucket,
+        key,
+        fields: { 'Content-Type': contentType },
+        conditions: [
+          ['content-length-range', 0, maxBytes],
+          ['eq', '$Content-Type', contentType],
+        ],
+        credentials,
+        region,
         signingDate,
         expiresInSeconds,
       });

@@ -1,5 +1,4 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { S3Config } from '../config/config.js';
@@ -24,8 +23,13 @@ export interface S3Signer {
     signingDate: Date;
     expiresInSeconds: number;
   }): Promise<PresignedPut>;
-  /** Signed at the SDK's clock (corrected for skew); createPresignedPost takes no signing date. */
-  presignPost(input: { key: string; contentType: string; maxBytes: number; expiresInSeconds: number }): Promise<PresignedPost>;
+  presignPost(input: {
+    key: string;
+    contentType: string;
+    maxBytes: number;
+    signingDate: Date;
+    expiresInSeconds: number;
+  }): Promise<PresignedPost>;
   /** `attachment`: S3 answers with Content-Disposition: attachment, so a browser saves the object instead of rendering it. */
   presignGet(input: { key: string; signingDate: Date; expiresInSeconds: number; disposition?: 'attachment' }): Promise<string>;
   /** When the signing credentials expire (role sessions), or undefined for long-lived keys. */
@@ -65,18 +69,8 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
       const url = await (await presigner()).presign({ method: 'PUT', key, headers, signingDate, expiresInSeconds });
       return { url, headers };
     },
-    async presignPost({ key, contentType, maxBytes, expiresInSeconds }) {
-      const { url, fields } = await createPresignedPost(client, {
-        Bucket: bucket,
-        Key: key,
-        Expires: expiresInSeconds,
-        Fields: { 'Content-Type': contentType },
-        Conditions: [
-          ['content-length-range', 0, maxBytes],
-          ['eq', '$Content-Type', contentType],
-        ],
-      });
-      return { url, fields };
+    async presignPost(input) {
+      return (await presigner()).post(input);
     },
     async presignGet({ key, signingDate, expiresInSeconds, disposition }) {
       const query: Record<string, string> = disposition === undefined ? {} : { 'response-content-disposition': disposition };

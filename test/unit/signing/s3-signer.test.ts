@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../../../src/config/config.js';
 import { createS3Client, createS3Signer } from '../../../src/signing/s3-signer.js';
@@ -70,6 +71,23 @@ for (const [name, config] of configs) {
         const ours = await signer.presignGet({ key, signingDate, expiresInSeconds: 600 });
         const sdk = await getSignedUrl(client, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: 600, signingDate });
         assert.equal(ours, sdk);
+      });
+
+      test(`POST form ${JSON.stringify(key)}`, async (t) => {
+        const input = { key, contentType: 'image/png', maxBytes: 1234, signingDate, expiresInSeconds: 600 };
+        const ours = await signer.presignPost(input);
+        t.mock.timers.enable({ apis: ['Date'], now: signingDate.getTime() }); // the SDK signs at its own clock
+        const sdk = await createPresignedPost(client, {
+          Bucket: config.bucket,
+          Key: key,
+          Expires: 600,
+          Fields: { 'Content-Type': 'image/png' },
+          Conditions: [
+            ['content-length-range', 0, 1234],
+            ['eq', '$Content-Type', 'image/png'],
+          ],
+        });
+        assert.deepEqual(ours, sdk);
       });
 
       test(`GET as an attachment ${JSON.stringify(key)}`, async () => {

@@ -99,3 +99,44 @@ export function presignQuery(input: QueryPresignInput): string {
     .join('&');
   return `${input.protocol}//${input.host}${input.path}?${search}`;
 }
+
+export interface PostPolicyInput {
+  /** The form's action: the bucket's URL. */
+  readonly url: string;
+  readonly bucket: string;
+  readonly key: string;
+  /** Fields the form carries besides the signing ones (Content-Type), each also bound by an exact condition. */
+  readonly fields: Readonly<Record<string, string>>;
+  /** Further policy conditions, before the fields' own. */
+  readonly conditions: readonly unknown[];
+  readonly credentials: SigningCredentials;
+  readonly region: string;
+  readonly signingDate: Date;
+  readonly expiresInSeconds: number;
+}
+
+/**
+ * A presigned POST form: the policy lists every field with an exact value,
+ * the key among them, so the form is good for that one key only. The same
+ * fields, conditions and order as the SDK's createPresignedPost (proven in
+ * tests), but signed at the broker's clock, so the policy's expiration is the
+ * grant's expiresAt.
+ */
+export function presignPostPolicy(input: PostPolicyInput): { url: string; fields: Record<string, string> } {
+  const { long, short } = dates(input.signingDate);
+  const fields: Record<string, string> = {
+    ...input.fields,
+    bucket: input.bucket,
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': `${input.credentials.accessKeyId}/${short}/${input.region}/s3/aws4_request`,
+    'X-Amz-Date': long,
+    ...(input.credentials.sessionToken ? { 'X-Amz-Security-Token': input.credentials.sessionToken } : {}),
+  };
+  const conditions = [...input.conditions, ...Object.entries(fields).map(([name, value]) => ({ [name]: value })), { key: input.key }];
+  const expiration = new Date(input.signingDate.getTime() + input.expiresInSeconds * 1000).toISOString().replace(/\.\d{3}Z$/u, 'Z');
+  const policy = Buffer.from(JSON.stringify({ expiration, conditions })).toString('base64');
+  const signature = createHmac('sha256', signingKey(input.credentials.secretAccessKey, short, input.region, 's3'))
+    .update(policy)
+    .digest('hex');
+  return { url: input.url, fields: { ...fields, key: input.key, Policy: policy, 'X-Amz-Signature': signature } };
+}
