@@ -67,8 +67,17 @@ const SERVER_CORE = '0';
 const LOAD_CORE = '1';
 const pinned = (core: string, args: string[]): [string, string[]] =>
   pinning ? ['taskset', ['-c', core, process.execPath, ...args]] : [process.execPath, args];
-const tsx = ['--import', 'tsx'];
-const here = new URL('.', import.meta.url).pathname;
+// The server and the load generator run compiled, with plain node, as the broker runs in production.
+const root = new URL('..', import.meta.url).pathname;
+const built = join(root, '.bench-build', 'bench');
+const compiled = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.bench.json')],
+  {
+    encoding: 'utf8',
+  },
+);
+if (compiled.status !== 0) fail(`compiling the bench failed:\n${compiled.stdout}${compiled.stderr}`);
 
 interface Server {
   readonly process: ChildProcess;
@@ -78,7 +87,7 @@ interface Server {
 
 async function startServer(target: Target, workDir: string, keyFile: string): Promise<Server> {
   const logFile = join(workDir, `${target}.log`);
-  const [command, args] = pinned(SERVER_CORE, [...tsx, join(here, 'server.ts'), target, logFile, keyFile]);
+  const [command, args] = pinned(SERVER_CORE, [join(built, 'server.js'), target, logFile, keyFile]);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } });
   const port = await new Promise<string>((resolve, reject) => {
     let output = '';
@@ -115,7 +124,7 @@ function load(server: Server, scenario: Scenario, run: { seconds?: number; rate?
     connections: run.rate === undefined ? connections : rateConnections,
     ...run,
   };
-  const [command, argv] = pinned(LOAD_CORE, [...tsx, join(here, 'load.ts'), JSON.stringify(args)]);
+  const [command, argv] = pinned(LOAD_CORE, [join(built, 'load.js'), JSON.stringify(args)]);
   const result = spawnSync(command, argv, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (result.status !== 0) throw new Error(`load generator failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as Load;
@@ -218,7 +227,7 @@ try {
     }
   }
   for (const server of servers.values()) server.process.kill('SIGTERM');
-  const [command, args] = pinned(SERVER_CORE, [...tsx, join(here, 'micro.ts'), keyFile, '2']);
+  const [command, args] = pinned(SERVER_CORE, [join(built, 'micro.js'), keyFile, '2']);
   rsaMicroseconds = Number(spawnSync(command, args, { encoding: 'utf8' }).stdout);
 } finally {
   for (const server of servers.values()) server.process.kill('SIGTERM');
