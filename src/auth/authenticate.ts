@@ -70,14 +70,15 @@ function jwtOptions(config: Config, log: FastifyBaseLogger): FastifyJWTOptions {
       ...(issuer === undefined ? {} : { allowedIss: issuer }),
       ...(audience === undefined ? {} : { allowedAud: audience }),
     } as FastifyJWTOptions['verify'],
-    messages: { authorizationTokenInvalid: (error: Error) => `token is not valid: ${error.message.replace(/\.$/u, '')}` },
+    messages: { authorizationTokenInvalid: (error: Error) => `token is not valid: ${error.message}` },
   };
 }
 
 function reasonOf(error: unknown): string {
   if (error instanceof BrokerError) return error.message;
   const { code, message } = error as { code?: string; message?: string };
-  if (code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && message) return message;
+  // @fastify/jwt builds this message from a template once, so its `messages` function never sees fast-jwt's full stop.
+  if (code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID' && message) return message.replace(/\.$/u, '');
   if (code && DETAILS[code]) return DETAILS[code];
   // fast-jwt's own messages describe the token's shape ("The aud claim must be a string…"), never a secret or the token.
   if (code?.startsWith('FAST_JWT_') && message) return `token is not valid: ${message.replace(/\.$/u, '')}`;
@@ -114,7 +115,8 @@ export const authenticationPlugin = fp(
     });
     const rules = options.config.jwt;
     app.decorate('authenticate', async (request: FastifyRequest) => {
-      const tokenPresent = request.headers.authorization !== undefined;
+      // RFC 6750: an error in the challenge only when a bearer token was sent; another scheme gets the bare challenge.
+      const tokenPresent = /^Bearer\s/iu.test(request.headers.authorization ?? '');
       let token: VerifiedToken;
       try {
         token = await request.jwtVerify<VerifiedToken>();

@@ -34,6 +34,8 @@ export function compilePolicy(document: PolicyDocument): Policy {
       const resource = compilePattern(bundle.resource);
       const problem = bundle.cookiePath === undefined ? undefined : cookiePathProblem(bundle.cookiePath, resource);
       if (problem) problems.push(`bundle "${id}": ${problem}`);
+      const escape = wildcardEscapeProblem(resource);
+      if (escape) problems.push(`bundle "${id}": ${escape}`);
       bundles.set(id, { id, resource, cookiePath: bundle.cookiePath });
     } catch (error) {
       problems.push(`bundle "${id}": ${(error as Error).message}`);
@@ -45,6 +47,8 @@ export function compilePolicy(document: PolicyDocument): Policy {
     if (seen.has(rule.id)) problems.push(`rule "${rule.id}" is defined twice`);
     seen.add(rule.id);
     if (!rule.resources && !rule.bundles) problems.push(`rule "${rule.id}" names no resources and no bundles`);
+    // TypeBox does not apply a Record key's minLength, so an empty claim name is caught here.
+    if (Object.keys(rule.when?.claims ?? {}).includes('')) problems.push(`rule "${rule.id}": a claim name in "when" is empty`);
     for (const bundleId of rule.bundles ?? []) {
       if (!bundles.has(bundleId)) problems.push(`rule "${rule.id}" names unknown bundle "${bundleId}"`);
     }
@@ -68,6 +72,25 @@ export function compilePolicy(document: PolicyDocument): Policy {
   }
   if (problems.length > 0) throw new PolicyError(problems);
   return { rules, bundles };
+}
+
+/**
+ * CloudFront matches a policy's `*` against the percent-encoded URL, so after a
+ * wildcard, a literal that starts with a hex digit (or a claim, which may) can
+ * match the tail of an escape: `x/*25` would cover the key `x/%` (`x/%25`),
+ * which the pattern itself does not name.
+ */
+function wildcardEscapeProblem(resource: CompiledPattern): string | undefined {
+  for (const [index, part] of resource.parts.entries()) {
+    const next = resource.parts[index + 1];
+    if (!('wildcard' in part) || next === undefined) continue;
+    if ('claim' in next)
+      return `"*{${next.claim}}": a claim right after "*" could end inside a percent-escape in CloudFront's match; put a "/" between them`;
+    if ('literal' in next && /^[0-9A-Fa-f]/u.test(next.literal)) {
+      return `"*${next.literal}": a literal right after "*" must not start with a hex digit (CloudFront matches "*" against the percent-encoded URL, where it could end inside an escape)`;
+    }
+  }
+  return undefined;
 }
 
 /**

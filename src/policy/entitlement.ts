@@ -66,6 +66,10 @@ export function entitlementProblems(input: NewEntitlement, context: EntitlementC
   }
   if (input.bundleId == null && resources.length === 0) problems.push('name a bundle or at least one resource pattern');
   for (const source of resources) {
+    if (source === '') {
+      problems.push('a resource pattern is empty');
+      continue;
+    }
     try {
       const [first] = compilePattern(source).parts;
       // `*` or `*/x` would cover the whole bucket: an entitlement names a prefix (or a claim) first.

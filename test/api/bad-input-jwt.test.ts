@@ -136,6 +136,7 @@ describe('JWT corpus: refused tokens, for every verification mode', async () => 
         const body = response.json<{ code: string; detail: string }>();
         assert.equal(body.code, 'BROKER_UNAUTHENTICATED');
         assert.match(body.detail, item.detail);
+        assert.doesNotMatch(body.detail, /\.$/u, "regression: fast-jwt's full stop ended the detail");
         assert.match(
           String(response.headers['www-authenticate']),
           /^Bearer realm="access-broker", error="invalid_token", error_description="[^"\\]*"$/,

@@ -308,7 +308,11 @@ export function compileCase(c: ModelCase): { policy: Policy; entitlements: Entit
 export const decisionCase: fc.Arbitrary<ModelCase> = fc
   .record({
     rules: fc.array(ruleDraft, { minLength: 1, maxLength: 4 }),
-    bundleSources: fc.array(patternSource, { maxLength: 3 }),
+    // The policy refuses a hex digit or a claim right after `*` in a bundle (CloudFront matches `*` against escapes).
+    bundleSources: fc.array(
+      patternSource.filter((source) => !/\*(?:[0-9A-Fa-f]|\{)/u.test(source)),
+      { maxLength: 3 },
+    ),
     entitlements: fc.array(entitlementDraft, { maxLength: 4 }),
     who: principalArb,
     ask: askDraft,

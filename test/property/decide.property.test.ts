@@ -128,16 +128,16 @@ describe('decide(): security invariants', () => {
     );
   });
 
-  // TODO until decide() checks the action on a bundle target (src/policy/decide.ts covers()): an entitlement
-  // naming a bundle with `write` (valid alongside a resource pattern) is allowed a write on the bundle itself.
-  // No route asks that today (bundle cookies ask `read`), so it is a latent hole, not an open one.
-  test('bundles are read-only: a write on a bundle is never allowed', { todo: 'decide() allows it; see the comment above' }, () => {
+  // Regression: an entitlement naming a bundle with `write` (valid beside a resource pattern) was allowed a write
+  // on the bundle itself; covers() now checks the action for bundle targets too.
+  test('bundles are read-only: a write on a bundle is never allowed', () => {
     const bundleWrites = writes.map((c) => {
       const bundleId = Object.keys(c.bundles)[0];
       return bundleId === undefined ? c : { ...c, ask: { ...c.ask, target: { kind: 'bundle' as const, bundleId } } };
     });
     fc.assert(
       fc.property(bundleWrites, (c) => {
+        fc.pre(c.ask.target.kind === 'bundle');
         const decision = decideCase(c);
         assert.ok(!decision.allow, `write on a bundle allowed by ${JSON.stringify(decision)}`);
       }),

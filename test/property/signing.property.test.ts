@@ -194,8 +194,17 @@ describe('bundle cookies for any bundle pattern and caller', () => {
   // The authorizer only reads the caller's live entitlements; none here, the rule grants the bundle.
   const noEntitlements: Pick<EntitlementStore, 'liveFor'> = { liveFor: async () => [] };
 
+  // Bundle patterns the policy refuses (a hex digit or a claim right after `*`) never reach a cookie.
+  const compilesAsBundle = (source: string): boolean => {
+    try {
+      validatePolicyDocument({ version: 1, rules: [], bundles: { b: { resource: source } } }, 'probe');
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const bundleCase = fc.record({
-    source: patternSource,
+    source: patternSource.filter(compilesAsBundle),
     who: principalArb,
     ttlSeconds: fc.option(fc.integer({ min: 1, max: 86_400 }), { nil: undefined }),
     hash: fc.constantFrom('SHA1' as const, 'SHA256' as const),
@@ -258,29 +267,24 @@ describe('bundle cookies for any bundle pattern and caller', () => {
       runs(600),
     );
   });
-  // TODO until bundle patterns refuse it (or the cookie resource is built otherwise): CloudFront matches the
-  // policy's `*` against the percent-encoded URL, so a literal after a wildcard that starts with what can end a
-  // percent-escape (hex digits) also matches inside an escape: the cookie of bundle `x/*25` covers `x/%`
-  // (`x/%25`), and that of `x/*F.txt` covers `x/?.txt` (`x/%3F.txt`), keys the bundle's pattern does not name.
-  test(
-    'the cookie covers only keys the bundle covers',
-    { todo: 'a literal after `*` can match inside a percent-escape; see the comment above' },
-    async () => {
-      const key = fc.string({ unit: fc.constantFrom('a', '%', '?', '2', '5', 'F', 'ü', '/'), minLength: 1, maxLength: 6 });
-      await fc.assert(
-        fc.asyncProperty(bundleCase, key, async (c, candidate) => {
-          const chunks = resolveTokens(tokenize(c.source) ?? [], c.who.claims);
-          fc.pre(chunks !== undefined && keyIsValid(candidate));
-          const caller = { principal: c.who, requestId: 'req-1', clientAddress: '127.0.0.1' };
-          const grant = await grantsFor(c.source, c.hash).cookies(caller, 'b', c.ttlSeconds);
-          if (globMatches(grant.resource, `${ORIGIN}/${encodeKey(candidate)}`)) {
-            assert.ok(chunksRegExp(chunks ?? []).test(candidate), `the cookie of ${c.source} covers ${JSON.stringify(candidate)}`);
-          }
-        }),
-        runs(300),
-      );
-    },
-  );
+  // Regression: CloudFront matches the policy's `*` against the percent-encoded URL, so a literal after a wildcard
+  // that starts with what can end a percent-escape (a hex digit) also matched inside an escape: the cookie of
+  // bundle `x/*25` covered `x/%` (`x/%25`). Bundle patterns with such a literal are now refused when compiled.
+  test('the cookie covers only keys the bundle covers', async () => {
+    const key = fc.string({ unit: fc.constantFrom('a', '%', '?', '2', '5', 'F', 'ü', '/'), minLength: 1, maxLength: 6 });
+    await fc.assert(
+      fc.asyncProperty(bundleCase, key, async (c, candidate) => {
+        const chunks = resolveTokens(tokenize(c.source) ?? [], c.who.claims);
+        fc.pre(chunks !== undefined && keyIsValid(candidate));
+        const caller = { principal: c.who, requestId: 'req-1', clientAddress: '127.0.0.1' };
+        const grant = await grantsFor(c.source, c.hash).cookies(caller, 'b', c.ttlSeconds);
+        if (globMatches(grant.resource, `${ORIGIN}/${encodeKey(candidate)}`)) {
+          assert.ok(chunksRegExp(chunks ?? []).test(candidate), `the cookie of ${c.source} covers ${JSON.stringify(candidate)}`);
+        }
+      }),
+      runs(300),
+    );
+  });
 });
 
 describe('expiries', () => {

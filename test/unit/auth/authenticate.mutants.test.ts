@@ -71,11 +71,18 @@ describe('what a refused caller is told', () => {
 
   test('the challenge carries the reason as RFC 6750 allows: a double quote becomes an apostrophe', async () => {
     const { app } = await bareApp();
-    const response = await app.inject({ url: '/who', headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } });
+    const response = await app.inject({ url: '/who', headers: { authorization: `Bearer ${hs({ sub: '' })}` } });
     assert.equal(
       response.headers['www-authenticate'],
-      `Bearer realm="access-broker", error="invalid_token", error_description="missing 'Authorization: Bearer <token>' header"`,
+      `Bearer realm="access-broker", error="invalid_token", error_description="token has no usable 'sub' claim"`,
     );
+  });
+
+  test('regression: another scheme (Basic) gets the bare challenge, without an invalid_token error', async () => {
+    const { app } = await bareApp();
+    const response = await app.inject({ url: '/who', headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } });
+    assert.equal(response.statusCode, 401);
+    assert.equal(response.headers['www-authenticate'], 'Bearer realm="access-broker"');
   });
 
   test('every refusal is logged with its reason, for the operator', async () => {

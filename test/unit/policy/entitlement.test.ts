@@ -55,6 +55,10 @@ describe('entitlementProblems: what the caller knows', () => {
     assert.deepEqual(problemsOf(valid({ resources: [], bundleId: 'rust-course' })), [], 'the store alone cannot know the policy');
   });
 
+  test('regression: an empty resource pattern is refused, as the policy refuses it for rules', () => {
+    assert.deepEqual(problemsOf(valid({ resources: ['uploads/alice/*', ''] })), ['a resource pattern is empty']);
+  });
+
   test('regression: a pattern that starts with a wildcard would cover the whole bucket, and is refused', () => {
     for (const pattern of ['*', '*/secret.txt', '*.pdf']) {
       assert.deepEqual(problemsOf(valid({ resources: [pattern], actions: ['read', 'write'] })), [
