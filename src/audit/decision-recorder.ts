@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, type Registry } from 'prom-client';
-import { GRANTS_COUNTER } from '../plugins/metrics.js';
+import { childrenOf, GRANTS_COUNTER } from '../plugins/metrics.js';
 import type { Decision, Target } from '../policy/decide.js';
 import type { Action } from '../policy/schema.js';
 
@@ -56,12 +56,14 @@ export function metricsRecorder(registry: Registry): DecisionRecorder {
     registers: [registry],
   });
   const grants = registry.getSingleMetric(GRANTS_COUNTER) as Counter | undefined;
+  const decisionsBy = childrenOf((...values) => decisions.labels(...values));
+  const grantsBy = grants && childrenOf((...values) => grants.labels(...values));
   return {
     record({ kind, decision }) {
       const source = decision.source;
       const decidedBy = source === undefined ? 'none' : source.kind === 'rule' ? source.id : 'entitlement';
-      decisions.inc({ kind, outcome: decision.allow ? 'allowed' : decision.code, decided_by: decidedBy });
-      grants?.inc({ kind, outcome: decision.allow ? 'granted' : 'denied' });
+      decisionsBy(kind, decision.allow ? 'allowed' : decision.code, decidedBy).inc();
+      grantsBy?.(kind, decision.allow ? 'granted' : 'denied').inc();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 /**
  * AWS Signature Version 4 for query-string (presigned) requests, written out
@@ -37,8 +37,13 @@ export interface QueryPresignInput {
 export const SIGV4_MAX_EXPIRES_SECONDS = 604_800;
 
 /** RFC 3986: unreserved characters pass, everything else is %XX (upper case), as SigV4 and S3 paths require. */
-export const uriEscape = (text: string): string =>
-  encodeURIComponent(text).replace(/[!'()*]/gu, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+export function uriEscape(text: string): string {
+  const encoded = encodeURIComponent(text);
+  return RESERVED.test(encoded) ? encoded.replace(RESERVED_ALL, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`) : encoded;
+}
+// encodeURIComponent leaves these five, which RFC 3986 (and so SigV4) reserves.
+const RESERVED = /[!'()*]/u;
+const RESERVED_ALL = /[!'()*]/gu;
 
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
@@ -55,13 +60,18 @@ function signingKey(secret: string, shortDate: string, region: string, service: 
   return key;
 }
 
-/** `20260601T123456Z` and `20260601`, as SigV4 writes dates. */
+/** `20260601T123456Z` and `20260601`, as SigV4 writes dates; grants in the same second share them. */
+let lastDate: { time: number; long: string; short: string } = { time: Number.NaN, long: '', short: '' };
 function dates(date: Date): { long: string; short: string } {
-  const long = date
-    .toISOString()
-    .replace(/[-:]/gu, '')
-    .replace(/\.\d{3}/u, '');
-  return { long, short: long.slice(0, 8) };
+  const time = date.getTime();
+  if (time !== lastDate.time) {
+    const long = date
+      .toISOString()
+      .replace(/[-:]/gu, '')
+      .replace(/\.\d{3}/u, '');
+    lastDate = { time, long, short: long.slice(0, 8) };
+  }
+  return lastDate;
 }
 
 export function presignQuery(input: QueryPresignInput): string {
@@ -81,22 +91,22 @@ export function presignQuery(input: QueryPresignInput): string {
     'X-Amz-SignedHeaders': headerNames.join(';'),
     ...(input.credentials.sessionToken ? { 'X-Amz-Security-Token': input.credentials.sessionToken } : {}),
   };
-  const canonicalQuery = Object.keys(query)
+  // Each name and value escaped once; the signature joins the sorted list afterwards, where it sorts.
+  const pairs = Object.keys(query)
     .sort()
-    .map((name) => `${uriEscape(name)}=${uriEscape(query[name] ?? '')}`)
-    .join('&');
+    .map((name) => [name, `${uriEscape(name)}=${uriEscape(query[name] ?? '')}`] as const);
+  const canonicalQuery = pairs.map(([, pair]) => pair).join('&');
   const canonicalHeaders = headerNames.map((name) => `${name}:${(input.headers[name] ?? '').trim().replace(/\s+/gu, ' ')}\n`).join('');
   const canonicalRequest = `${input.method}\n${input.path}\n${canonicalQuery}\n${canonicalHeaders}\n${headerNames.join(';')}\nUNSIGNED-PAYLOAD`;
-  const stringToSign = `AWS4-HMAC-SHA256\n${long}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${long}\n${scope}\n${hash('sha256', canonicalRequest)}`;
   const signature = createHmac('sha256', signingKey(input.credentials.secretAccessKey, short, input.region, input.service))
     .update(stringToSign)
     .digest('hex');
   // The SDK's URL lists every parameter, the signature too, in sorted order.
-  const withSignature: Record<string, string> = { ...query, 'X-Amz-Signature': signature };
-  const search = Object.keys(withSignature)
-    .sort()
-    .map((name) => `${uriEscape(name)}=${uriEscape(withSignature[name] ?? '')}`)
-    .join('&');
+  const at = pairs.findIndex(([name]) => name > 'X-Amz-Signature');
+  const signed = [...pairs.map(([, pair]) => pair)];
+  signed.splice(at === -1 ? signed.length : at, 0, `X-Amz-Signature=${signature}`);
+  const search = signed.join('&');
   return `${input.protocol}//${input.host}${input.path}?${search}`;
 }
 
