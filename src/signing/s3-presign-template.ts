@@ -15,7 +15,7 @@ import { presignPostPolicy, presignQuery, uriEscape } from './sigv4.js';
  */
 export interface PresignTemplate {
   presign(input: {
-    method: 'PUT' | 'GET';
+    command: PresignedCommand;
     key: string;
     headers: Record<string, string>;
     /** Extra signed query parameters (`response-content-disposition`). */
@@ -31,6 +31,10 @@ export interface PresignedForm {
   readonly url: string;
   readonly fields: Record<string, string>;
 }
+
+/** The operations presigned here, by their SDK names (S3's `x-id` query parameter). */
+export type PresignedCommand = 'PutObject' | 'GetObject' | 'UploadPart';
+const METHODS: Record<PresignedCommand, string> = { PutObject: 'PUT', GetObject: 'GET', UploadPart: 'PUT' };
 
 const PROBE_KEY = 'probe';
 
@@ -51,18 +55,17 @@ export async function createPresignTemplate(client: S3Client, bucket: string): P
   const { url: formUrl } = await createPresignedPost(client, { Bucket: bucket, Key: PROBE_KEY, Expires: 60 });
   const protocol = probe.protocol;
   const host = probe.host;
-  const commandIds = { PUT: 'PutObject', GET: 'GetObject' } as const; // the SDK's `x-id` query parameter
 
   return {
-    async presign({ method, key, headers, query = {}, signingDate, expiresInSeconds }) {
+    async presign({ command, key, headers, query = {}, signingDate, expiresInSeconds }) {
       // The client's provider caches long-lived keys and refreshes role credentials before they expire.
       const credentials = await client.config.credentials();
       return presignQuery({
-        method,
+        method: METHODS[command],
         protocol,
         host,
         path: `${pathPrefix}${encodeKeyForS3Path(key)}`,
-        query: { ...query, 'x-id': commandIds[method] },
+        query: { ...query, 'x-id': command },
         headers: { ...headers, host },
         credentials,
         region,

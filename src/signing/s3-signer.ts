@@ -30,6 +30,15 @@ export interface S3Signer {
     signingDate: Date;
     expiresInSeconds: number;
   }): Promise<PresignedPost>;
+  /** One part of a multipart upload, its exact length signed. */
+  presignPart(input: {
+    key: string;
+    uploadId: string;
+    partNumber: number;
+    contentLength: number;
+    signingDate: Date;
+    expiresInSeconds: number;
+  }): Promise<PresignedPut>;
   /** `attachment`: S3 answers with Content-Disposition: attachment, so a browser saves the object instead of rendering it. */
   presignGet(input: { key: string; signingDate: Date; expiresInSeconds: number; disposition?: 'attachment' }): Promise<string>;
   /** When the signing credentials expire (role sessions), or undefined for long-lived keys. */
@@ -66,7 +75,14 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
     async presignPut({ key, contentType, contentLength, signingDate, expiresInSeconds }) {
       // Both signed: without them a PUT URL signs only `host`, and the client could send any type and any size.
       const headers = { 'content-type': contentType, 'content-length': String(contentLength) };
-      const url = await (await presigner()).presign({ method: 'PUT', key, headers, signingDate, expiresInSeconds });
+      const url = await (await presigner()).presign({ command: 'PutObject', key, headers, signingDate, expiresInSeconds });
+      return { url, headers };
+    },
+    async presignPart({ key, uploadId, partNumber, contentLength, signingDate, expiresInSeconds }) {
+      // The exact length of this part is signed: S3 cannot cap a multipart object's size, the broker does, part by part.
+      const headers = { 'content-length': String(contentLength) };
+      const query = { partNumber: String(partNumber), uploadId };
+      const url = await (await presigner()).presign({ command: 'UploadPart', key, headers, query, signingDate, expiresInSeconds });
       return { url, headers };
     },
     async presignPost(input) {
@@ -74,7 +90,7 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
     },
     async presignGet({ key, signingDate, expiresInSeconds, disposition }) {
       const query: Record<string, string> = disposition === undefined ? {} : { 'response-content-disposition': disposition };
-      return (await presigner()).presign({ method: 'GET', key, headers: {}, query, signingDate, expiresInSeconds });
+      return (await presigner()).presign({ command: 'GetObject', key, headers: {}, query, signingDate, expiresInSeconds });
     },
     async prepare() {
       await presigner();

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import {
   compileEntitlement,
   recordOf,
@@ -13,6 +10,7 @@ import {
 } from '../policy/entitlement.js';
 import type { Action } from '../policy/schema.js';
 import type { EntitlementStore } from './entitlement-store.js';
+import { openSqliteDatabase } from './sqlite-database.js';
 
 interface EntitlementsTable {
   id: string;
@@ -92,23 +90,8 @@ function toRecord(row: EntitlementsTable, resources: string[], actions: Action[]
 }
 
 export async function openSqliteStore(filename: string): Promise<EntitlementStore> {
-  if (filename !== ':memory:') {
-    mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
-    // Owner-only before SQLite opens it: its -wal and -shm files take the database file's permissions.
-    closeSync(openSync(filename, 'a', 0o600));
-    chmodSync(filename, 0o600);
-  }
-  const database = new Database(filename);
-  // WAL lets readiness checks and decisions read while a grant is being written.
-  database.pragma('journal_mode = WAL');
-  database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const { error } = await migrator.migrateToLatest();
-  if (error) {
-    await db.destroy();
-    throw error instanceof Error ? error : new Error('migrating the entitlement store failed', { cause: error });
-  }
+  // The migration table keeps Kysely's default name: databases made before other stores shared the file have it.
+  const { database, db } = await openSqliteDatabase<Schema>(filename, migrations, 'kysely_migration');
 
   // The hot path's one query, prepared once: building it per request cost more than running it.
   const liveRows = database.prepare<[string, number, number, number], EntitlementsTable>(

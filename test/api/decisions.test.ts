@@ -115,6 +115,7 @@ describe('ports own their lifecycle', () => {
     const s3Signer: S3Signer = {
       presignPut: () => Promise.reject(new Error('unused')),
       presignPost: () => Promise.reject(new Error('unused')),
+      presignPart: () => Promise.reject(new Error('unused')),
       presignGet: () => Promise.reject(new Error('unused')),
       credentialsExpireAt: async () => undefined,
       prepare: async () => undefined,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Config } from '../../../src/config/config.js';
@@ -71,6 +71,27 @@ for (const [name, config] of configs) {
         const ours = await signer.presignGet({ key, signingDate, expiresInSeconds: 600 });
         const sdk = await getSignedUrl(client, new GetObjectCommand({ Bucket: config.bucket, Key: key }), { expiresIn: 600, signingDate });
         assert.equal(ours, sdk);
+      });
+
+      test(`UploadPart ${JSON.stringify(key)}`, async () => {
+        const ours = await signer.presignPart({
+          key,
+          uploadId: 'upload/id+with=odd~chars',
+          partNumber: 3,
+          contentLength: 5_242_880,
+          signingDate,
+          expiresInSeconds: 600,
+        });
+        const command = new UploadPartCommand({
+          Bucket: config.bucket,
+          Key: key,
+          UploadId: 'upload/id+with=odd~chars',
+          PartNumber: 3,
+          ContentLength: 5_242_880,
+        });
+        const sdk = await getSignedUrl(client, command, { expiresIn: 600, signingDate, signableHeaders: new Set(['content-length']) });
+        assert.equal(ours.url, sdk);
+        assert.deepEqual(ours.headers, { 'content-length': '5242880' });
       });
 
       test(`POST form ${JSON.stringify(key)}`, async (t) => {

@@ -1,0 +1,38 @@
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
+
+/**
+ * Opens (and makes, owner-only) an SQLite file and migrates it. Each store
+ * keeps its own migration table, so several stores can share one file.
+ */
+export async function openSqliteDatabase<Schema>(
+  filename: string,
+  migrations: Record<string, Migration>,
+  migrationTableName: string,
+): Promise<{ database: Database.Database; db: Kysely<Schema> }> {
+  if (filename !== ':memory:') {
+    mkdirSync(dirname(filename), { recursive: true, mode: 0o700 });
+    // Owner-only before SQLite opens it: its -wal and -shm files take the database file's permissions.
+    closeSync(openSync(filename, 'a', 0o600));
+    chmodSync(filename, 0o600);
+  }
+  const database = new Database(filename);
+  // WAL lets readiness checks and decisions read while a grant is being written.
+  database.pragma('journal_mode = WAL');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableName,
+    migrationLockTableName: `${migrationTableName}_lock`,
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    throw error instanceof Error ? error : new Error(`migrating ${migrationTableName} failed`, { cause: error });
+  }
+  return { database, db };
+}
