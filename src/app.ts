@@ -17,7 +17,10 @@ import { metricsPlugin } from './plugins/metrics.js';
 import { bundleRoutes } from './routes/bundles.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { operationRoutes } from './routes/operations.js';
+import { multipartRoutes } from './routes/multipart.js';
 import { uploadRoutes } from './routes/uploads.js';
+import { s3ObjectsPlugin, type S3Objects } from './objects/s3-objects.js';
+import { multipartStorePlugin, type MultipartStore } from './store/multipart-store.js';
 import { cloudfrontSignerPlugin } from './signing/cloudfront-signer.js';
 import { s3SignerPlugin, type S3Signer } from './signing/s3-signer.js';
 import { entitlementStorePlugin, type EntitlementStore } from './store/entitlement-store.js';
@@ -29,6 +32,8 @@ export interface AppOptions {
   /** Replace the configured ports (tests, fault injection). Whoever passes one in owns it and closes it. */
   readonly store?: EntitlementStore;
   readonly s3Signer?: S3Signer;
+  readonly s3Objects?: S3Objects;
+  readonly multipartStore?: MultipartStore;
   /** Told about every decision, beside the log and metrics. */
   readonly decisionRecorder?: DecisionRecorder;
   readonly now?: () => Date;
@@ -91,7 +96,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Ports: each plugin opens, decorates and closes what it owns.
   await app.register(entitlementStorePlugin, { config: config.store, store: options.store });
+  await app.register(multipartStorePlugin, { config: config.store, store: options.multipartStore });
   await app.register(s3SignerPlugin, { config: config.s3, signer: options.s3Signer });
+  await app.register(s3ObjectsPlugin, { config: config.s3, objects: options.s3Objects });
   await app.register(cloudfrontSignerPlugin, { config: config.cloudfront });
   await app.register(decisionRecorderPlugin, { also: options.decisionRecorder });
   await app.register(grantsPlugin, { config, now: options.now ?? (() => new Date()) });
@@ -105,6 +112,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       reply.header('cache-control', 'no-store');
     });
     await authenticated.register(uploadRoutes);
+    await authenticated.register(multipartRoutes);
     await authenticated.register(downloadRoutes);
     await authenticated.register(bundleRoutes, { config });
     if (options.authenticatedRoutes) await authenticated.register(options.authenticatedRoutes);

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GRANT_DEFAULTS, S3_MAX_PUT_BYTES, SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
+import { GRANT_DEFAULTS, S3_MAX_OBJECT_BYTES, SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
 
 /**
  * Every environment variable the broker reads. `.env.example` documents the
@@ -55,7 +55,7 @@ export const EnvSchema = Type.Object({
   GRANT_MAX_TTL_SECONDS: Type.Optional(
     Type.Integer({ minimum: 1, maximum: SIGV4_MAX_TTL_SECONDS, examples: [GRANT_DEFAULTS.maxTtlSeconds] }),
   ),
-  UPLOAD_MAX_BYTES: Type.Optional(Type.Integer({ minimum: 1, maximum: S3_MAX_PUT_BYTES, examples: [104857600] })),
+  UPLOAD_MAX_BYTES: Type.Optional(Type.Integer({ minimum: 1, maximum: S3_MAX_OBJECT_BYTES, examples: [104857600] })),
 
   COOKIE_DOMAIN: Type.Optional(Type.String({ pattern: '^\\.?[a-z0-9.-]+$', examples: ['.example.com'] })),
   COOKIE_SAMESITE: Type.Optional(Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { examples: ['lax'] })),

@@ -5,11 +5,13 @@ import { Authorizer } from './authorizer.js';
 import { BundleGrants } from './bundles.js';
 import { DownloadGrants } from './downloads.js';
 import { grantSchemas } from './schemas.js';
+import { MultipartGrants } from './multipart.js';
 import { UploadGrants } from './uploads.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     uploadGrants: UploadGrants;
+    multipartGrants: MultipartGrants;
     downloadGrants: DownloadGrants;
     bundleGrants: BundleGrants;
   }
@@ -23,6 +25,7 @@ export const grantsPlugin = fp(
     const { s3Signer: s3, cloudfrontSigner: cloudfront } = app;
     for (const schema of grantSchemas) app.addSchema(schema);
     app.decorate('uploadGrants', new UploadGrants({ authorizer, s3 }));
+    app.decorate('multipartGrants', new MultipartGrants({ authorizer, s3, objects: app.s3Objects, store: app.multipartUploads }));
     app.decorate('downloadGrants', new DownloadGrants({ authorizer, s3, cloudfront }));
     app.decorate('bundleGrants', new BundleGrants({ authorizer, policy, cloudfront }));
   },
@@ -33,6 +36,8 @@ export const grantsPlugin = fp(
       'access-broker-s3-signer',
       'access-broker-cloudfront-signer',
       'access-broker-decision-recorder',
+      'access-broker-s3-objects',
+      'access-broker-multipart-store',
     ],
   },
 );

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { MAX_KEY_BYTES } from '../keys/object-key.js';
-import { GRANT_DEFAULTS, S3_MAX_PUT_BYTES, SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
+import { GRANT_DEFAULTS, S3_MAX_OBJECT_BYTES, S3_MAX_PUT_BYTES, SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
 import { BundleIdSchema } from '../policy/schema.js';
 
 /**
@@ -147,6 +147,119 @@ export const DownloadsResponseSchema = Type.Object(
   { $id: 'DownloadsResponse', title: 'DownloadsResponse' },
 );
 
+const MultipartContentLength = Type.Integer({
+  minimum: 1,
+  maximum: S3_MAX_OBJECT_BYTES,
+  description: 'The exact size of the whole object, in bytes. Each part URL signs its share of it.',
+  examples: [12_582_912],
+});
+
+export const MultipartStartRequestSchema = Type.Object(
+  {
+    contentType: UploadRequestSchema.properties.contentType,
+    contentLength: MultipartContentLength,
+    filename: UploadRequestSchema.properties.filename,
+    key: UploadRequestSchema.properties.key,
+    partSize: Type.Optional(
+      Type.Integer({
+        minimum: 5 * 1024 * 1024,
+        maximum: 5 * 1024 ** 3,
+        description: 'Bytes per part (5 MiB to 5 GiB; the last part takes the rest). Omitted: 8 MiB, or more to stay within 10,000 parts.',
+      }),
+    ),
+    ttlSeconds: Type.Optional(TtlSchema),
+  },
+  {
+    additionalProperties: false,
+    $id: 'MultipartStartRequest',
+    title: 'MultipartStartRequest',
+    examples: [{ contentType: 'video/mp4', contentLength: 12_582_912, filename: 'clip.mp4' }],
+  },
+);
+export type MultipartStartRequest = Static<typeof MultipartStartRequestSchema>;
+
+const UploadIdSchema = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  pattern: '^[\\x21-\\x7e]+$',
+  description: "S3's id of the multipart upload, as the broker returned it.",
+});
+
+export const MultipartStartedSchema = Type.Object(
+  {
+    uploadId: UploadIdSchema,
+    key: KeySchema,
+    partSize: Type.Integer({ description: 'Bytes in every part but the last.' }),
+    partCount: Type.Integer({ description: 'Parts numbered 1 to partCount.' }),
+    expiresAt: ExpiresAt,
+  },
+  {
+    $id: 'MultipartStarted',
+    title: 'MultipartStarted',
+    description: 'The upload is open: ask for part URLs, upload the parts, complete it.',
+  },
+);
+export type MultipartStarted = Static<typeof MultipartStartedSchema>;
+
+export const UploadIdParamsSchema = Type.Object({ uploadId: UploadIdSchema }, { additionalProperties: false });
+
+const PartNumberSchema = Type.Integer({ minimum: 1, maximum: 10_000 });
+
+export const MultipartPartsRequestSchema = Type.Object(
+  { partNumbers: Type.Array(PartNumberSchema, { minItems: 1, maxItems: 100, description: 'Up to 100 part numbers per call.' }) },
+  { additionalProperties: false, $id: 'MultipartPartsRequest', title: 'MultipartPartsRequest', examples: [{ partNumbers: [1, 2, 3] }] },
+);
+
+export const MultipartPartsGrantedSchema = Type.Object(
+  {
+    parts: Type.Array(
+      Type.Object({
+        partNumber: PartNumberSchema,
+        url: Type.String({ description: 'PUT the part here.' }),
+        headers: Type.Record(Type.String(), Type.String(), {
+          description: "Send these headers exactly: the part's exact Content-Length is signed.",
+        }),
+        expiresAt: ExpiresAt,
+      }),
+    ),
+  },
+  { $id: 'MultipartPartsGranted', title: 'MultipartPartsGranted' },
+);
+export type MultipartPartsGranted = Static<typeof MultipartPartsGrantedSchema>;
+
+export const UploadedPartsSchema = Type.Object(
+  {
+    parts: Type.Array(
+      Type.Object({ partNumber: PartNumberSchema, etag: Type.String(), size: Type.Integer() }, { description: 'A part S3 holds.' }),
+      { description: 'The parts uploaded so far, by part number: resume with the others.' },
+    ),
+  },
+  { $id: 'UploadedParts', title: 'UploadedParts' },
+);
+export type UploadedParts = Static<typeof UploadedPartsSchema>;
+
+export const MultipartCompleteRequestSchema = Type.Object(
+  {
+    parts: Type.Array(
+      Type.Object(
+        {
+          partNumber: PartNumberSchema,
+          etag: Type.String({ minLength: 1, maxLength: 256, description: 'The ETag S3 answered the part with.' }),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 10_000, description: 'Every part, in order.' },
+    ),
+  },
+  { additionalProperties: false, $id: 'MultipartCompleteRequest', title: 'MultipartCompleteRequest' },
+);
+
+export const MultipartCompletedSchema = Type.Object(
+  { key: KeySchema, size: Type.Integer(), etag: Type.String() },
+  { $id: 'MultipartCompleted', title: 'MultipartCompleted', description: 'The object exists, with the size the grant named.' },
+);
+export type MultipartCompleted = Static<typeof MultipartCompletedSchema>;
+
 export const BundleParamsSchema = Type.Object({ bundleId: BundleIdSchema }, { additionalProperties: false });
 
 export const BundleCookiesQuerySchema = Type.Object(
@@ -183,6 +296,10 @@ export const grantSchemas: readonly TSchema[] = [
   DownloadErrorSchema,
   DownloadsResponseSchema,
   BundleCookiesSchema,
+  MultipartStartedSchema,
+  MultipartPartsGrantedSchema,
+  UploadedPartsSchema,
+  MultipartCompletedSchema,
 ];
 
 /** A reference to a registered schema that keeps its static type. */

@@ -1,13 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { BrokerError } from '../errors/catalogue.js';
-import { checkObjectKey, safeFilename } from '../keys/object-key.js';
-import type { Ask, KeyTarget } from '../policy/decide.js';
 import type { S3Signer } from '../signing/s3-signer.js';
-import type { Authorization, Authorizer, Caller } from './authorizer.js';
+import type { Authorizer, Caller } from './authorizer.js';
 import { credentialsDeadline, s3Expiry, secondsBetween } from './expiry.js';
 import type { UploadGrant, UploadRequest } from './schemas.js';
-
-type KeyAsk = Ask & { readonly target: KeyTarget };
+import { uploadAsks } from './upload-asks.js';
 
 /** Upload grants: a presigned PUT or POST form for one key, named by the caller or generated. */
 export class UploadGrants {
@@ -15,15 +10,7 @@ export class UploadGrants {
 
   async grant(caller: Caller, request: UploadRequest): Promise<UploadGrant> {
     const authorization = await this.deps.authorizer.begin(caller, 'upload');
-    const askFor = (key: string): KeyAsk => ({
-      action: 'write',
-      target: { kind: 'key', key },
-      contentType: request.contentType,
-      contentLength: request.contentLength,
-      ttlSeconds: request.ttlSeconds,
-    });
-    const asks =
-      request.key === undefined ? generatedKeyAsks(authorization, request.filename, askFor) : ([askFor(validKey(request.key))] as const);
+    const asks = uploadAsks(authorization, request);
     const { ask, decision } = authorization.requireFirst(asks);
     const { key } = ask.target;
 
@@ -49,32 +36,4 @@ export class UploadGrants {
     });
     return { method: 'PUT', url: put.url, headers: put.headers, key, expiresAt: expiresAt.toISOString() };
   }
-}
-
-function validKey(key: string): string {
-  const check = checkObjectKey(key);
-  if (!check.ok) throw new BrokerError('BROKER_INVALID_KEY', check.reason);
-  return key;
-}
-
-/** One fresh key under each prefix the caller may write, in decision order; the first one allowed is used. */
-function generatedKeyAsks(
-  authorization: Authorization,
-  filename: string | undefined,
-  askFor: (key: string) => KeyAsk,
-): [KeyAsk, ...KeyAsk[]] {
-  const prefixes = authorization.uploadPrefixes();
-  if (prefixes.length === 0) {
-    throw new BrokerError(
-      'BROKER_FORBIDDEN',
-      'no upload location (a "prefix/*" resource with write) is granted to you; name a key you may write',
-    );
-  }
-  const name = filename === undefined ? undefined : safeFilename(filename);
-  // A fresh id per upload: a presigned PUT overwrites, so a predictable key would let one grant clobber another's object.
-  const keys = prefixes.map((prefix) => (name === undefined ? `${prefix}${randomUUID()}` : `${prefix}${randomUUID()}/${name}`));
-  const [first, ...rest] = keys.filter((key) => checkObjectKey(key).ok).map(askFor);
-  if (first === undefined)
-    throw new BrokerError('BROKER_INVALID_KEY', 'no valid key can be generated under your upload prefixes; shorten the filename');
-  return [first, ...rest];
 }

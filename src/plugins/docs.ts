@@ -21,6 +21,7 @@ export const docsPlugin = fp(
         components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
         tags: [
           { name: 'grants', description: 'Uploads, downloads and bundle cookies' },
+          { name: 'uploads', description: 'Multipart uploads: large files, resumable from a phone' },
           { name: 'operations', description: 'Health and readiness' },
         ],
       },

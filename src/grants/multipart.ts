@@ -1,0 +1,191 @@
+import { BrokerError } from '../errors/catalogue.js';
+import type { S3Objects } from '../objects/s3-objects.js';
+import type { S3Signer } from '../signing/s3-signer.js';
+import type { MultipartStore, MultipartUpload } from '../store/multipart-store.js';
+import type { Authorizer, Caller } from './authorizer.js';
+import { credentialsDeadline, s3Expiry, secondsBetween } from './expiry.js';
+import type { MultipartCompleted, MultipartPartsGranted, MultipartStarted, MultipartStartRequest, UploadedParts } from './schemas.js';
+import { uploadAsks } from './upload-asks.js';
+
+const MIB = 1024 * 1024;
+/** S3's part rules: at least 5 MiB except the last part, at most 5 GiB a part, at most 10,000 parts. */
+export const S3_MIN_PART_BYTES = 5 * MIB;
+export const S3_MAX_PART_BYTES = 5 * 1024 * MIB;
+export const S3_MAX_PARTS = 10_000;
+/** Parts of 8 MiB when the caller names no size: few requests for phones, little to resend after a dropped part. */
+export const DEFAULT_PART_BYTES = 8 * MIB;
+
+export type PartPlan = { ok: true; partSize: number; partCount: number } | { ok: false; reason: string };
+
+/** How `contentLength` bytes split into parts, by S3's rules; the last part takes the remainder. */
+export function planParts(contentLength: number, partSize?: number): PartPlan {
+  if (partSize !== undefined) {
+    if (partSize < S3_MIN_PART_BYTES || partSize > S3_MAX_PART_BYTES) {
+      return { ok: false, reason: `partSize must be between ${S3_MIN_PART_BYTES} and ${S3_MAX_PART_BYTES} bytes (S3's part rules)` };
+    }
+    const partCount = Math.max(1, Math.ceil(contentLength / partSize));
+    if (partCount > S3_MAX_PARTS) return { ok: false, reason: `partSize ${partSize} makes ${partCount} parts; S3 allows ${S3_MAX_PARTS}` };
+    return { ok: true, partSize, partCount };
+  }
+  // The smallest whole number of MiB that keeps the upload within 10,000 parts, and never under the default.
+  const size = Math.max(DEFAULT_PART_BYTES, Math.ceil(contentLength / S3_MAX_PARTS / MIB) * MIB);
+  return { ok: true, partSize: size, partCount: Math.max(1, Math.ceil(contentLength / size)) };
+}
+
+/** The exact length of one part: the plan's size, except the last part, which takes what remains. */
+export const partLength = (upload: Pick<MultipartUpload, 'contentLength' | 'partSize' | 'partCount'>, partNumber: number): number =>
+  partNumber < upload.partCount ? upload.partSize : upload.contentLength - upload.partSize * (upload.partCount - 1);
+
+interface Dependencies {
+  readonly authorizer: Authorizer;
+  readonly s3: S3Signer;
+  readonly objects: S3Objects;
+  readonly store: MultipartStore;
+}
+
+/** S3's refusals the caller caused (wrong ETags, parts out of order, an upload S3 no longer knows), and S3's failures. */
+function storageError(error: unknown, action: string): BrokerError {
+  const name = (error as { name?: string }).name ?? '';
+  if (name === 'NoSuchUpload') return new BrokerError('BROKER_UPLOAD_NOT_FOUND', `S3 no longer knows this upload (${action})`);
+  if (['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'InvalidRequest'].includes(name)) {
+    return new BrokerError('BROKER_VALIDATION', `S3 refused to ${action}: ${name}; list the parts uploaded and send their ETags`);
+  }
+  return new BrokerError('BROKER_STORAGE_UNAVAILABLE', `S3 failed to ${action}`, { cause: error });
+}
+
+/**
+ * Multipart uploads: the broker starts them, grants one URL per part (each
+ * signing its exact length), lists what arrived so an interrupted client can
+ * resume, and completes them, checking the object's size, which S3 cannot cap.
+ * Each upload id is bound to its key and its caller; any other caller finds
+ * nothing.
+ */
+export class MultipartGrants {
+  constructor(private readonly deps: Dependencies) {}
+
+  async start(caller: Caller, request: MultipartStartRequest): Promise<MultipartStarted> {
+    const plan = planParts(request.contentLength, request.partSize);
+    if (!plan.ok) throw new BrokerError('BROKER_VALIDATION', plan.reason, { errors: [{ path: 'body/partSize', message: plan.reason }] });
+    const authorization = await this.deps.authorizer.begin(caller, 'upload');
+    const { ask, decision } = authorization.requireFirst(uploadAsks(authorization, request));
+    const { key } = ask.target;
+    const { now } = authorization;
+    const expiresAt = s3Expiry(now, decision.ttlSeconds, await credentialsDeadline(this.deps.s3));
+    const uploadId = await this.deps.objects.createMultipart({ key, contentType: request.contentType }).catch((error: unknown) => {
+      throw storageError(error, 'start the upload');
+    });
+    await this.deps.store.create({
+      uploadId,
+      key,
+      subject: caller.principal.sub,
+      contentType: request.contentType,
+      contentLength: request.contentLength,
+      partSize: plan.partSize,
+      partCount: plan.partCount,
+      checksumAlgorithm: null,
+      expiresAt,
+      createdAt: now,
+    });
+    return { uploadId, key, partSize: plan.partSize, partCount: plan.partCount, expiresAt: expiresAt.toISOString() };
+  }
+
+  /** URLs for some parts, each signing that part's exact length; the grant is decided again, so a revocation stops new parts. */
+  async grantParts(caller: Caller, uploadId: string, partNumbers: readonly number[]): Promise<MultipartPartsGranted> {
+    const upload = await this.open(caller, uploadId);
+    const outside = partNumbers.filter((n) => n < 1 || n > upload.partCount);
+    if (outside.length > 0) {
+      const reason = `this upload has parts 1 to ${upload.partCount}; ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} outside`;
+      throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/partNumbers', message: reason }] });
+    }
+    const authorization = await this.deps.authorizer.begin(caller, 'upload');
+    const ask = {
+      action: 'write',
+      target: { kind: 'key', key: upload.key },
+      contentType: upload.contentType,
+      contentLength: upload.contentLength,
+    } as const;
+    const decision = authorization.require(ask);
+    const { now } = authorization;
+    const granted = s3Expiry(now, decision.ttlSeconds, await credentialsDeadline(this.deps.s3));
+    const expiresAt = granted < upload.expiresAt ? granted : upload.expiresAt;
+    const expiresInSeconds = secondsBetween(now, expiresAt);
+    if (expiresInSeconds < 1) throw new BrokerError('BROKER_UPLOAD_CLOSED', 'the upload has expired; start a new one');
+    const parts = await Promise.all(
+      [...new Set(partNumbers)].map(async (partNumber) => {
+        const contentLength = partLength(upload, partNumber);
+        const { url, headers } = await this.deps.s3.presignPart({
+          key: upload.key,
+          uploadId,
+          partNumber,
+          contentLength,
+          signingDate: now,
+          expiresInSeconds,
+        });
+        return { partNumber, url, headers, expiresAt: expiresAt.toISOString() };
+      }),
+    );
+    return { parts };
+  }
+
+  /** What S3 holds so far, so a client that lost its connection uploads only the rest. */
+  async uploadedParts(caller: Caller, uploadId: string): Promise<UploadedParts> {
+    const upload = await this.open(caller, uploadId);
+    const parts = await this.deps.objects.listParts(upload.key, uploadId).catch((error: unknown) => {
+      throw storageError(error, 'list the parts');
+    });
+    return { parts };
+  }
+
+  async complete(caller: Caller, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<MultipartCompleted> {
+    const upload = await this.open(caller, uploadId);
+    const numbers = parts.map((part) => part.partNumber);
+    const complete = numbers.length === upload.partCount && numbers.every((n, i) => n === i + 1);
+    if (!complete) {
+      const reason = `list every part once, in order: 1 to ${upload.partCount}`;
+      throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/parts', message: reason }] });
+    }
+    const authorization = await this.deps.authorizer.begin(caller, 'upload');
+    authorization.require({
+      action: 'write',
+      target: { kind: 'key', key: upload.key },
+      contentType: upload.contentType,
+      contentLength: upload.contentLength,
+    });
+    await this.deps.objects.completeMultipart(upload.key, uploadId, parts).catch((error: unknown) => {
+      throw storageError(error, 'complete the upload');
+    });
+    // S3 cannot cap a multipart object's size: the broker checks it, and deletes an object that breaks the grant.
+    const stored = await this.deps.objects.head(upload.key).catch((error: unknown) => {
+      throw storageError(error, 'check the completed object');
+    });
+    if (stored?.size !== upload.contentLength) {
+      await this.deps.objects.delete(upload.key).catch((error: unknown) => {
+        throw storageError(error, 'delete an object that breaks its grant');
+      });
+      await this.deps.store.close(uploadId, 'aborted', authorization.now);
+      throw new BrokerError(
+        'BROKER_UPLOAD_REJECTED',
+        `the completed object has ${stored?.size ?? 0} bytes; the grant was for exactly ${upload.contentLength}, so it was deleted`,
+      );
+    }
+    await this.deps.store.close(uploadId, 'completed', authorization.now);
+    return { key: upload.key, size: stored.size, etag: stored.etag };
+  }
+
+  /** Stops the upload and frees what S3 holds of it; always allowed to the caller who started it. */
+  async abort(caller: Caller, uploadId: string): Promise<void> {
+    const upload = await this.open(caller, uploadId);
+    await this.deps.objects.abortMultipart(upload.key, uploadId).catch((error: unknown) => {
+      throw storageError(error, 'abort the upload');
+    });
+    await this.deps.store.close(uploadId, 'aborted', new Date());
+  }
+
+  /** The caller's open upload; another caller's, or a made-up id, is not found (nothing on S3 is touched). */
+  private async open(caller: Caller, uploadId: string): Promise<MultipartUpload> {
+    const upload = await this.deps.store.find(uploadId, caller.principal.sub);
+    if (upload === undefined) throw new BrokerError('BROKER_UPLOAD_NOT_FOUND', 'no multipart upload with this id was started by you');
+    if (upload.state !== 'open') throw new BrokerError('BROKER_UPLOAD_CLOSED', `the upload is already ${upload.state}`);
+    return upload;
+  }
+}

@@ -1,0 +1,112 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  NotFound,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { S3Config } from '../config/config.js';
+import { createS3Client } from '../signing/s3-signer.js';
+
+export interface UploadedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+  readonly size: number;
+}
+
+export interface StoredObject {
+  readonly size: number;
+  readonly etag: string;
+}
+
+/**
+ * The S3 calls the broker itself makes, with its own credentials: the
+ * multipart lifecycle and the checks S3 cannot make (an object's final size).
+ * Everything else, the bytes above all, goes between the client and S3.
+ */
+export interface S3Objects {
+  createMultipart(input: { key: string; contentType: string }): Promise<string>;
+  /** Every part uploaded so far, in part-number order. */
+  listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
+  completeMultipart(key: string, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<void>;
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+  head(key: string): Promise<StoredObject | undefined>;
+  delete(key: string): Promise<void>;
+  close(): void;
+}
+
+export function createS3Objects(config: S3Config, client: S3Client = createS3Client(config)): S3Objects {
+  const Bucket = config.bucket;
+  return {
+    async createMultipart({ key, contentType }) {
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: contentType }));
+      if (!UploadId) throw new Error('S3 answered CreateMultipartUpload without an upload id');
+      return UploadId;
+    },
+    async listParts(key, uploadId) {
+      const parts: UploadedPart[] = [];
+      let marker: string | undefined;
+      do {
+        const page = await client.send(
+          new ListPartsCommand({ Bucket, Key: key, UploadId: uploadId, ...(marker ? { PartNumberMarker: marker } : {}) }),
+        );
+        for (const part of page.Parts ?? []) {
+          if (part.PartNumber !== undefined && part.ETag !== undefined) {
+            parts.push({ partNumber: part.PartNumber, etag: part.ETag, size: part.Size ?? 0 });
+          }
+        }
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+      return parts.sort((a, b) => a.partNumber - b.partNumber);
+    },
+    async completeMultipart(key, uploadId, parts) {
+      await client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map(({ partNumber, etag }) => ({ PartNumber: partNumber, ETag: etag })) },
+        }),
+      );
+    },
+    async abortMultipart(key, uploadId) {
+      await client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId }));
+    },
+    async head(key) {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+        return { size: head.ContentLength ?? 0, etag: head.ETag ?? '' };
+      } catch (error) {
+        if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return undefined;
+        throw error;
+      }
+    },
+    async delete(key) {
+      await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+    },
+    close() {
+      client.destroy();
+    },
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    s3Objects: S3Objects;
+  }
+}
+
+/** Creates the S3 client for the broker's own calls and closes it with the app; one passed in belongs to the caller. */
+export const s3ObjectsPlugin = fp(
+  async (app: FastifyInstance, options: { config: S3Config; objects?: S3Objects | undefined }) => {
+    const objects = options.objects ?? createS3Objects(options.config);
+    app.decorate('s3Objects', objects);
+    if (options.objects === undefined) app.addHook('onClose', async () => objects.close());
+  },
+  { name: 'access-broker-s3-objects' },
+);

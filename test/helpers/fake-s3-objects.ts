@@ -1,0 +1,59 @@
+import type { S3Objects, StoredObject, UploadedPart } from '../../src/objects/s3-objects.js';
+
+/** An S3 that keeps multipart uploads in memory and records every call: the API tests' fault-injection point. */
+export interface FakeS3Objects extends S3Objects {
+  readonly calls: string[];
+  /** Parts "uploaded" to an upload, as S3 would list them. */
+  addPart(uploadId: string, part: UploadedPart): void;
+  /** The size the completed object will have (default: the sum of its parts). */
+  completedSize?: number;
+  readonly objects: Map<string, StoredObject>;
+}
+
+export function fakeS3Objects(): FakeS3Objects {
+  const uploads = new Map<string, { key: string; parts: UploadedPart[] }>();
+  const objects = new Map<string, StoredObject>();
+  let next = 0;
+  const fake: FakeS3Objects = {
+    calls: [],
+    objects,
+    addPart(uploadId, part) {
+      uploads.get(uploadId)?.parts.push(part);
+    },
+    async createMultipart({ key }) {
+      fake.calls.push(`create ${key}`);
+      next += 1;
+      const uploadId = `upload-${next}`;
+      uploads.set(uploadId, { key, parts: [] });
+      return uploadId;
+    },
+    async listParts(key, uploadId) {
+      fake.calls.push(`list ${key} ${uploadId}`);
+      const upload = uploads.get(uploadId);
+      if (!upload) throw Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' });
+      return [...upload.parts].sort((a, b) => a.partNumber - b.partNumber);
+    },
+    async completeMultipart(key, uploadId) {
+      fake.calls.push(`complete ${key} ${uploadId}`);
+      const upload = uploads.get(uploadId);
+      if (!upload) throw Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' });
+      const size = fake.completedSize ?? upload.parts.reduce((sum, part) => sum + part.size, 0);
+      objects.set(key, { size, etag: '"multipart-etag-3"' });
+      uploads.delete(uploadId);
+    },
+    async abortMultipart(key, uploadId) {
+      fake.calls.push(`abort ${key} ${uploadId}`);
+      uploads.delete(uploadId);
+    },
+    async head(key) {
+      fake.calls.push(`head ${key}`);
+      return objects.get(key);
+    },
+    async delete(key) {
+      fake.calls.push(`delete ${key}`);
+      objects.delete(key);
+    },
+    close() {},
+  };
+  return fake;
+}
