@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { testApp } from '../helpers/app.js';
+import { testConfig } from '../helpers/config.js';
+import { startS3Endpoint, type S3Endpoint } from '../helpers/s3-endpoint.js';
+import { bearer } from '../helpers/tokens.js';
+
+const MIB = 1024 * 1024;
+
+interface Started {
+  uploadId: string;
+  key: string;
+  partSize: number;
+  partCount: number;
+}
+interface PartGrant {
+  partNumber: number;
+  url: string;
+  headers: Record<string, string>;
+}
+
+describe('multipart uploads against a real S3 endpoint', () => {
+  let endpoint: S3Endpoint;
+  let app: FastifyInstance;
+  const alice = bearer({ sub: 'alice' });
+  const bob = bearer({ sub: 'bob' });
+
+  before(async () => {
+    endpoint = await startS3Endpoint();
+    app = await testApp({ config: { ...testConfig(), s3: endpoint.config } });
+  });
+  after(async () => {
+    await app?.close();
+    await endpoint?.stop();
+  });
+
+  async function start(body: Record<string, unknown>): Promise<Started> {
+    const response = await app.inject({ method: 'POST', url: '/v1/uploads/multipart', payload: body, headers: alice });
+    assert.equal(response.statusCode, 201, response.body);
+    return response.json<Started>();
+  }
+  const path = (started: Started, tail: string): string => `/v1/uploads/multipart/${encodeURIComponent(started.uploadId)}${tail}`;
+  async function partGrants(started: Started, partNumbers: number[]): Promise<PartGrant[]> {
+    const response = await app.inject({ method: 'POST', url: path(started, '/parts'), payload: { partNumbers }, headers: alice });
+    assert.equal(response.statusCode, 200, response.body);
+    return response.json<{ parts: PartGrant[] }>().parts;
+  }
+  async function putPart(grant: PartGrant, bytes: Buffer): Promise<string> {
+    const response = await fetch(grant.url, { method: 'PUT', headers: grant.headers, body: bytes });
+    assert.equal(response.status, 200, await response.text());
+    const etag = response.headers.get('etag');
+    assert.ok(etag, 'S3 answers each part with an ETag');
+    return etag;
+  }
+  async function download(key: string): Promise<Buffer> {
+    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: [key] }, headers: alice });
+    const [result] = response.json<{ results: { url?: string }[] }>().results;
+    assert.ok(result?.url, response.body);
+    const get = await fetch(result.url);
+    assert.equal(get.status, 200);
+    return Buffer.from(await get.arrayBuffer());
+  }
+
+  test('the mobile path: two parts, the network drops, list, the rest, complete; the same bytes come back', async () => {
+    const bytes = randomBytes(12 * MIB);
+    const slice = (n: number) => bytes.subarray((n - 1) * 5 * MIB, Math.min(n * 5 * MIB, bytes.length));
+    const started = await start({ contentType: 'video/mp4', contentLength: bytes.length, filename: 'clip.mp4', partSize: 5 * MIB });
+    assert.equal(started.partCount, 3);
+    const [one, two] = await partGrants(started, [1, 2]);
+    await putPart(one!, slice(1));
+    await putPart(two!, slice(2));
+    // The phone loses its connection, and with it its memory of the ETags: S3 still knows them.
+    const listed = await app.inject({ method: 'GET', url: path(started, '/parts'), headers: alice });
+    const { parts } = listed.json<{ parts: { partNumber: number; etag: string; size: number }[] }>();
+    assert.deepEqual(
+      parts.map((part) => [part.partNumber, part.size]),
+      [
+        [1, 5 * MIB],
+        [2, 5 * MIB],
+      ],
+    );
+    const [three] = await partGrants(started, [3]);
+    const etag3 = await putPart(three!, slice(3));
+    const completed = await app.inject({
+      method: 'POST',
+      url: path(started, '/complete'),
+      payload: { parts: [...parts.map(({ partNumber, etag }) => ({ partNumber, etag })), { partNumber: 3, etag: etag3 }] },
+      headers: alice,
+    });
+    assert.equal(completed.statusCode, 200, completed.body);
+    assert.equal(completed.json<{ size: number }>().size, bytes.length);
+    assert.ok((await download(started.key)).equals(bytes), 'the object holds the uploaded bytes');
+  });
+
+  for (const [name, key] of [
+    ['spaces and apostrophes', "uploads/alice/it's my clip (1).bin"],
+    ['unicode in NFC', 'uploads/alice/caf\u00e9 \u65e5\u672c.bin'],
+    ['unicode in NFD', 'uploads/alice/cafe\u0301.bin'],
+    ['+ and %', 'uploads/alice/a+b=c 100%.bin'],
+  ] as const) {
+    test(`a key with ${name} round-trips`, async () => {
+      const bytes = randomBytes(1024);
+      const started = await start({ contentType: 'application/octet-stream', contentLength: bytes.length, key });
+      assert.equal(started.key, key);
+      const [grant] = await partGrants(started, [1]);
+      const etag = await putPart(grant!, bytes);
+      const completed = await app.inject({
+        method: 'POST',
+        url: path(started, '/complete'),
+        payload: { parts: [{ partNumber: 1, etag }] },
+        headers: alice,
+      });
+      assert.equal(completed.statusCode, 200, completed.body);
+      assert.ok((await download(key)).equals(bytes));
+    });
+  }
+
+  test('S3 refuses a part longer than signed, and a tampered signature', async () => {
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 6 * MIB, partSize: 5 * MIB });
+    const [one, two] = await partGrants(started, [1, 2]);
+    const longer = await fetch(two!.url, { method: 'PUT', headers: { 'content-length': String(MIB + 1) }, body: randomBytes(MIB + 1) });
+    assert.equal(longer.status, 403, 'a body longer than the signed Content-Length');
+    const url = new URL(one!.url);
+    const signature = url.searchParams.get('X-Amz-Signature') ?? '';
+    url.searchParams.set('X-Amz-Signature', `${signature[0] === '0' ? '1' : '0'}${signature.slice(1)}`);
+    const tampered = await fetch(url, { method: 'PUT', headers: one!.headers, body: randomBytes(5 * MIB) });
+    assert.equal(tampered.status, 403);
+    await app.inject({ method: 'DELETE', url: path(started, ''), headers: alice });
+  });
+
+  test("another caller cannot complete, list or abort alice's upload; alice still can", async () => {
+    const bytes = randomBytes(2048);
+    const started = await start({ contentType: 'application/octet-stream', contentLength: bytes.length });
+    const [grant] = await partGrants(started, [1]);
+    const etag = await putPart(grant!, bytes);
+    for (const [method, tail, payload] of [
+      ['POST', '/complete', { parts: [{ partNumber: 1, etag }] }],
+      ['GET', '/parts', undefined],
+      ['DELETE', '', undefined],
+    ] as const) {
+      const response = await app.inject({ method, url: path(started, tail), headers: bob, ...(payload === undefined ? {} : { payload }) });
+      assert.equal(response.statusCode, 404, `${method} ${tail}`);
+    }
+    const completed = await app.inject({
+      method: 'POST',
+      url: path(started, '/complete'),
+      payload: { parts: [{ partNumber: 1, etag }] },
+      headers: alice,
+    });
+    assert.equal(completed.statusCode, 200, completed.body);
+  });
+
+  test('abort: S3 forgets the upload', async () => {
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 2048 });
+    const [grant] = await partGrants(started, [1]);
+    assert.equal((await app.inject({ method: 'DELETE', url: path(started, ''), headers: alice })).statusCode, 204);
+    const late = await fetch(grant!.url, { method: 'PUT', headers: grant!.headers, body: randomBytes(2048) });
+    assert.equal(late.status, 404, 'a part for an aborted upload');
+  });
+});
