@@ -6,7 +6,7 @@ import { bearer } from '../helpers/tokens.js';
 
 interface Case {
   name: string;
-  method: 'POST' | 'DELETE' | 'GET';
+  method: 'POST' | 'DELETE' | 'GET' | 'PUT';
   url: string;
   payload?: string;
   headers?: Record<string, string>;
@@ -82,6 +82,62 @@ const cases: Case[] = [
   { name: 'unknown query parameter on cookies', method: 'POST', url: '/v1/bundles/demo/cookies?admin=1' },
   { name: 'malformed percent-encoding', method: 'POST', url: '/v1/bundles/%E0%A4%A/cookies' },
   { name: 'GET on a POST route', method: 'GET', url: '/v1/uploads' },
+  {
+    name: 'multipart without contentLength',
+    method: 'POST',
+    url: '/v1/uploads/multipart',
+    payload: '{"contentType":"video/mp4"}',
+    headers: json,
+  },
+  {
+    name: 'multipart of 6 TiB',
+    method: 'POST',
+    url: '/v1/uploads/multipart',
+    payload: '{"contentType":"video/mp4","contentLength":6597069766656}',
+    headers: json,
+  },
+  {
+    name: 'multipart partSize as a string',
+    method: 'POST',
+    url: '/v1/uploads/multipart',
+    payload: '{"contentType":"video/mp4","contentLength":1,"partSize":"5MiB"}',
+    headers: json,
+  },
+  {
+    name: 'multipart partSize too small',
+    method: 'POST',
+    url: '/v1/uploads/multipart',
+    payload: '{"contentType":"video/mp4","contentLength":99,"partSize":1024}',
+    headers: json,
+  },
+  {
+    name: 'parts of an unknown upload',
+    method: 'POST',
+    url: '/v1/uploads/multipart/nope/parts',
+    payload: '{"partNumbers":[1]}',
+    headers: json,
+  },
+  { name: 'part number 0', method: 'POST', url: '/v1/uploads/multipart/nope/parts', payload: '{"partNumbers":[0]}', headers: json },
+  { name: 'part number 10001', method: 'POST', url: '/v1/uploads/multipart/nope/parts', payload: '{"partNumbers":[10001]}', headers: json },
+  {
+    name: '101 part numbers at once',
+    method: 'POST',
+    url: '/v1/uploads/multipart/nope/parts',
+    payload: JSON.stringify({ partNumbers: Array.from({ length: 101 }, (_, i) => i + 1) }),
+    headers: json,
+  },
+  { name: 'no part numbers', method: 'POST', url: '/v1/uploads/multipart/nope/parts', payload: '{"partNumbers":[]}', headers: json },
+  { name: 'complete without parts', method: 'POST', url: '/v1/uploads/multipart/nope/complete', payload: '{"parts":[]}', headers: json },
+  {
+    name: 'complete with an etag missing',
+    method: 'POST',
+    url: '/v1/uploads/multipart/nope/complete',
+    payload: '{"parts":[{"partNumber":1}]}',
+    headers: json,
+  },
+  { name: 'an upload id with a space', method: 'GET', url: '/v1/uploads/multipart/a%20b/parts' },
+  { name: 'an upload id of 2000 characters', method: 'DELETE', url: `/v1/uploads/multipart/${'a'.repeat(2000)}` },
+  { name: 'PUT on a multipart path', method: 'PUT', url: '/v1/uploads/multipart/nope' },
   { name: 'text/plain body', method: 'POST', url: '/v1/downloads', payload: 'keys', headers: { 'content-type': 'text/plain' } },
 ];
 
