@@ -59,8 +59,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }), // one line per request instead, from requestLogPlugin
     trustProxy: config.trustProxy,
     bodyLimit: 256 * 1024,
-    // S3's multipart upload ids run past Fastify's default 100 characters (LocalStack's are 128).
-    maxParamLength: 1024,
+    // S3's multipart upload ids run past the router's default 100 characters (LocalStack's are 128).
+    routerOptions: { maxParamLength: 1024 },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     // Unknown properties are refused rather than dropped, and "12" is not a number: typos surface as 400s.
