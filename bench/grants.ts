@@ -117,9 +117,12 @@ interface Load {
   readonly non2xx: number;
 }
 
+/** The path each scenario loads: its own, or the one its setup made. */
+const paths = new Map<string, string>();
+
 function load(server: Server, scenario: Scenario, run: { seconds?: number; rate?: number; amount?: number }): Load {
   const args = {
-    url: `${server.origin}${scenario.path}`,
+    url: `${server.origin}${paths.get(scenario.name) ?? scenario.path}`,
     scenario: scenario.name,
     connections: run.rate === undefined ? connections : rateConnections,
     ...run,
@@ -130,9 +133,9 @@ function load(server: Server, scenario: Scenario, run: { seconds?: number; rate?
   return JSON.parse(result.stdout) as Load;
 }
 
-async function preflight(server: Server, scenario: Scenario): Promise<string | undefined> {
+async function preflight(server: Server, scenario: Scenario, path: string): Promise<string | undefined> {
   const body = scenario.body === undefined ? undefined : JSON.stringify(scenario.body);
-  const response = await fetch(`${server.origin}${scenario.path}`, {
+  const response = await fetch(`${server.origin}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${benchToken()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body }),
@@ -178,7 +181,9 @@ try {
   for (const scenario of scenarios) {
     const server = servers.get(scenario.target);
     if (!server) throw new Error(`no server for ${scenario.target}`);
-    const wrong = await preflight(server, scenario);
+    const path = scenario.setup ? await scenario.setup(server.origin, benchToken()) : scenario.path;
+    paths.set(scenario.name, path);
+    const wrong = await preflight(server, scenario, path);
     if (wrong !== undefined) throw new Error(`${scenario.name}: preflight failed, nothing measured: ${wrong}`);
     process.stderr.write(`  ${scenario.name} ...\n`);
     load(server, scenario, { seconds: 1 }); // warm-up: JIT, caches, connections

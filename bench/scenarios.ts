@@ -50,6 +50,8 @@ export interface Scenario {
   readonly check: (response: { body: unknown; setCookies: readonly string[] }) => string | undefined;
   /** Targets from the hot-path issue, as ratios to the no-op route. */
   readonly minRatio?: number;
+  /** Runs once before the scenario and returns the path to load (a multipart upload to ask parts of). */
+  readonly setup?: (origin: string, token: string) => Promise<string>;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -140,6 +142,26 @@ export const scenarios: readonly Scenario[] = [
     body: { keys: downloadKeys(1) },
     expectStatus: 200,
     check: checkDownloads(1, `${S3_ENDPOINT}/${BUCKET}/public/bench/`),
+  },
+  {
+    name: 'multipart: presign 10 parts',
+    target: 'cloudfront',
+    path: '/v1/uploads/multipart/:uploadId/parts',
+    body: { partNumbers: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
+    expectStatus: 200,
+    setup: async (origin, token) => {
+      const response = await fetch(`${origin}/v1/uploads/multipart`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ contentType: 'video/mp4', contentLength: 80 * 1024 * 1024 }),
+      });
+      const { uploadId } = (await response.json()) as { uploadId: string };
+      return `/v1/uploads/multipart/${encodeURIComponent(uploadId)}/parts`;
+    },
+    check: ({ body }) =>
+      isRecord(body) && Array.isArray(body.parts) && body.parts.length === 10
+        ? undefined
+        : `expected 10 part URLs: ${JSON.stringify(body).slice(0, 200)}`,
   },
   {
     name: 'bundle cookies',
