@@ -33,6 +33,30 @@ const MEDIA_TYPE_PATTERN = `^${TOKEN}/${TOKEN}(${OWS};${OWS}[A-Za-z0-9_.-]+=("[\
 
 const ExpiresAt = Type.String({ format: 'date-time', description: 'When the grant stops working, in whole seconds.' });
 
+/** The checksums S3 verifies on arrival, with the size of each digest (base64 of that many bytes). */
+export const CHECKSUM_BYTES = { SHA256: 32, CRC32: 4, CRC32C: 4, CRC64NVME: 8 } as const;
+export type ChecksumAlgorithm = keyof typeof CHECKSUM_BYTES;
+
+const base64Of = (bytes: number): string =>
+  `^[A-Za-z0-9+/]{${4 * Math.floor(bytes / 3)}}${bytes % 3 === 0 ? '' : bytes % 3 === 1 ? '[A-Za-z0-9+/]{2}==' : '[A-Za-z0-9+/]{3}='}$`;
+
+export const ChecksumSchema = Type.Union(
+  (Object.keys(CHECKSUM_BYTES) as ChecksumAlgorithm[]).map((algorithm) =>
+    Type.Object(
+      {
+        algorithm: Type.Literal(algorithm),
+        value: Type.String({ pattern: base64Of(CHECKSUM_BYTES[algorithm]), description: `The ${algorithm} of the body, base64.` }),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  {
+    description: "The body's checksum. It is signed, with the header S3 checks it by, so S3 refuses any other body.",
+    examples: [{ algorithm: 'SHA256', value: '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' }],
+  },
+);
+export type Checksum = Static<typeof ChecksumSchema>;
+
 export const UploadRequestSchema = Type.Object(
   {
     contentType: Type.String({
@@ -71,6 +95,7 @@ export const UploadRequestSchema = Type.Object(
       }),
     ),
     ttlSeconds: Type.Optional(TtlSchema),
+    checksum: Type.Optional(ChecksumSchema),
   },
   {
     additionalProperties: false,

@@ -1,3 +1,4 @@
+import { BrokerError } from '../errors/catalogue.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
 import { credentialsDeadline, s3Expiry, secondsBetween } from './expiry.js';
@@ -9,6 +10,10 @@ export class UploadGrants {
   constructor(private readonly deps: { readonly authorizer: Authorizer; readonly s3: S3Signer }) {}
 
   async grant(caller: Caller, request: UploadRequest): Promise<UploadGrant> {
+    if (request.method === 'POST' && request.checksum !== undefined) {
+      const reason = 'a checksum is signed into a PUT; a POST form cannot carry one';
+      throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/checksum', message: reason }] });
+    }
     const authorization = await this.deps.authorizer.begin(caller, 'upload');
     const asks = uploadAsks(authorization, request);
     const { ask, decision } = authorization.requireFirst(asks);
@@ -31,6 +36,7 @@ export class UploadGrants {
       key,
       contentType: request.contentType,
       contentLength: request.contentLength,
+      checksum: request.checksum,
       signingDate: now,
       expiresInSeconds,
     });

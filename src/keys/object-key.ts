@@ -20,7 +20,7 @@ export function checkObjectKey(key: string): KeyCheck {
   if (key.length === 0) return { ok: false, reason: 'key is empty' };
   // Lone surrogates cannot be encoded as UTF-8, so S3 and the signature would disagree.
   if (!key.isWellFormed()) return { ok: false, reason: 'key is not valid UTF-8 (lone surrogate)' };
-  const bytes = Buffer.byteLength(key, 'utf8');
+  const bytes = Buffer.byteLength(key); // UTF-8, Buffer's default
   if (bytes > MAX_KEY_BYTES) return { ok: false, reason: `key is ${bytes} bytes; the limit is ${MAX_KEY_BYTES}` };
   if (CONTROL_CHARACTERS.test(key)) return { ok: false, reason: 'key contains a control character' };
   const deceptive = DECEPTIVE_CHARACTERS.exec(key);
@@ -40,7 +40,7 @@ export function checkObjectKey(key: string): KeyCheck {
 
 /** The S3 key for a caller-supplied filename: the last path segment, with anything risky replaced. */
 export function safeFilename(filename: string): string | undefined {
-  const base = filename.split(/[\\/]/u).pop() ?? '';
+  const base = filename.slice(Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\')) + 1);
   const cleaned = Array.from(base)
     .slice(0, 200)
     .join('')

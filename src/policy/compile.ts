@@ -22,7 +22,7 @@ export interface Policy {
   readonly bundles: ReadonlyMap<string, CompiledBundle>;
 }
 
-const policyId = new RegExp(POLICY_ID, 'u');
+const policyId = new RegExp(POLICY_ID); // ASCII only: the u flag would change nothing
 
 /** Checks what the schema cannot (pattern syntax, references) and prepares patterns once. */
 export function compilePolicy(document: PolicyDocument): Policy {

@@ -41,7 +41,7 @@ export class InvalidEntitlementError extends Error {
   }
 }
 
-const bundleIdPattern = new RegExp(POLICY_ID, 'u');
+const bundleIdPattern = new RegExp(POLICY_ID); // ASCII only: the u flag would change nothing
 
 /** What a new entitlement is checked against beyond itself. */
 export interface EntitlementContext {
@@ -59,10 +59,9 @@ export function entitlementProblems(input: NewEntitlement, context: EntitlementC
   const problems: string[] = [];
   const resources = input.resources ?? [];
   if (input.subject.trim() === '') problems.push('subject is empty');
-  if (input.bundleId != null && !bundleIdPattern.test(input.bundleId))
-    problems.push(`bundle id "${input.bundleId}" must match ${POLICY_ID}`);
-  if (input.bundleId != null && context.bundles && !context.bundles.has(input.bundleId)) {
-    problems.push(`no bundle "${input.bundleId}" is defined in the policy`);
+  if (input.bundleId != null) {
+    if (!bundleIdPattern.test(input.bundleId)) problems.push(`bundle id "${input.bundleId}" must match ${POLICY_ID}`);
+    if (context.bundles && !context.bundles.has(input.bundleId)) problems.push(`no bundle "${input.bundleId}" is defined in the policy`);
   }
   if (input.bundleId == null && resources.length === 0) problems.push('name a bundle or at least one resource pattern');
   for (const source of resources) {

@@ -18,7 +18,7 @@ export type Resolved = { ok: true; pattern: ResolvedPattern } | { ok: false; rea
 
 /** A pattern with claims substituted: literal chunks between `*` wildcards. */
 export interface ResolvedPattern {
-  readonly chunks: readonly string[];
+  readonly chunks: readonly [string, ...string[]];
 }
 
 const TOKEN = /\{([A-Za-z_][A-Za-z0-9_.:-]*)\}|\*/gu;
@@ -44,12 +44,12 @@ const UNSAFE_CLAIM_VALUE = /[/*?{}\u0000-\u001f\u007f-\u009f]/u;
 function claimText(claims: Claims, name: string): string | undefined {
   const value = claims[name];
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (Number.isFinite(value)) return String(value); // false for anything but a finite number
   return undefined;
 }
 
 export function resolvePattern(pattern: CompiledPattern, claims: Claims): Resolved {
-  const chunks: string[] = [''];
+  const chunks: [string, ...string[]] = [''];
   for (const part of pattern.parts) {
     if ('wildcard' in part) {
       chunks.push('');
@@ -72,15 +72,13 @@ export function resolvePattern(pattern: CompiledPattern, claims: Claims): Resolv
 }
 
 export function matchesResolved(pattern: ResolvedPattern, key: string): boolean {
-  const { chunks } = pattern;
-  const first = chunks[0] ?? '';
-  if (chunks.length === 1) return key === first;
-  const lastChunk = chunks[chunks.length - 1] ?? '';
+  const [first, ...middle] = pattern.chunks;
+  const lastChunk = middle.pop();
+  if (lastChunk === undefined) return key === first;
   if (!key.startsWith(first) || key.length < first.length + lastChunk.length || !key.endsWith(lastChunk)) return false;
   let cursor = first.length;
   const end = key.length - lastChunk.length;
-  for (let i = 1; i < chunks.length - 1; i += 1) {
-    const chunk = chunks[i] ?? '';
+  for (const chunk of middle) {
     const found = key.indexOf(chunk, cursor);
     if (found === -1 || found + chunk.length > end) return false;
     cursor = found + chunk.length;
@@ -91,6 +89,6 @@ export function matchesResolved(pattern: ResolvedPattern, key: string): boolean 
 /** The fixed prefix under which the server may generate keys, if the pattern is `prefix*`. */
 export function generationPrefix(pattern: ResolvedPattern): string | undefined {
   const [prefix, rest, ...more] = pattern.chunks;
-  if (prefix === undefined || rest !== '' || more.length > 0) return undefined;
+  if (rest !== '' || more.length > 0) return undefined;
   return prefix;
 }

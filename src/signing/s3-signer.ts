@@ -10,6 +10,16 @@ export interface PresignedPut {
   readonly headers: Record<string, string>;
 }
 
+export interface BodyChecksum {
+  readonly algorithm: string;
+  /** Base64, as S3 writes it. */
+  readonly value: string;
+}
+
+/** S3's header for a checksum: `x-amz-checksum-sha256`, `-crc32`, `-crc32c`, `-crc64nvme`. */
+const checksumHeader = (checksum: BodyChecksum | undefined): Record<string, string> =>
+  checksum === undefined ? {} : { [`x-amz-checksum-${checksum.algorithm.toLowerCase()}`]: checksum.value };
+
 export interface PresignedPost {
   readonly url: string;
   readonly fields: Record<string, string>;
@@ -20,6 +30,8 @@ export interface S3Signer {
     key: string;
     contentType: string;
     contentLength: number;
+    /** Signed as S3's `x-amz-checksum-*` header: S3 computes it over the body and refuses a mismatch. */
+    checksum?: BodyChecksum | undefined;
     signingDate: Date;
     expiresInSeconds: number;
   }): Promise<PresignedPut>;
@@ -36,6 +48,7 @@ export interface S3Signer {
     uploadId: string;
     partNumber: number;
     contentLength: number;
+    checksum?: BodyChecksum | undefined;
     signingDate: Date;
     expiresInSeconds: number;
   }): Promise<PresignedPut>;
@@ -72,15 +85,15 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
     return template;
   };
   return {
-    async presignPut({ key, contentType, contentLength, signingDate, expiresInSeconds }) {
-      // Both signed: without them a PUT URL signs only `host`, and the client could send any type and any size.
-      const headers = { 'content-type': contentType, 'content-length': String(contentLength) };
+    async presignPut({ key, contentType, contentLength, checksum, signingDate, expiresInSeconds }) {
+      // All signed: without them a PUT URL signs only `host`, and the client could send any type and any size.
+      const headers = { 'content-type': contentType, 'content-length': String(contentLength), ...checksumHeader(checksum) };
       const url = await (await presigner()).presign({ command: 'PutObject', key, headers, signingDate, expiresInSeconds });
       return { url, headers };
     },
-    async presignPart({ key, uploadId, partNumber, contentLength, signingDate, expiresInSeconds }) {
+    async presignPart({ key, uploadId, partNumber, contentLength, checksum, signingDate, expiresInSeconds }) {
       // The exact length of this part is signed: S3 cannot cap a multipart object's size, the broker does, part by part.
-      const headers = { 'content-length': String(contentLength) };
+      const headers = { 'content-length': String(contentLength), ...checksumHeader(checksum) };
       const query = { partNumber: String(partNumber), uploadId };
       const url = await (await presigner()).presign({ command: 'UploadPart', key, headers, query, signingDate, expiresInSeconds });
       return { url, headers };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
@@ -71,6 +72,37 @@ describe('grants against a real S3 endpoint', () => {
     const put = await fetch(grant.url, { method: 'PUT', headers: { ...grant.headers, 'content-type': 'text/html' }, body: 'hello' });
     assert.equal(put.status, 403, await put.text());
   });
+
+  for (const [algorithm, digest] of [
+    ['SHA256', (body: Buffer) => createHash('sha256').update(body).digest('base64')],
+    [
+      'CRC32',
+      (body: Buffer) => {
+        const value = Buffer.alloc(4);
+        value.writeUInt32BE(crc32(body));
+        return value.toString('base64');
+      },
+    ],
+  ] as const) {
+    test(`a ${algorithm} checksum is signed: the right body lands, another of the same size is refused`, async () => {
+      const body = randomBytes(1024);
+      const grant = await putGrant({
+        contentType: 'application/octet-stream',
+        contentLength: body.length,
+        checksum: { algorithm, value: digest(body) },
+      });
+      const wrong = await fetch(grant.url, { method: 'PUT', headers: grant.headers, body: randomBytes(1024) });
+      assert.ok(wrong.status >= 400 && wrong.status < 500, `a body with another checksum got ${wrong.status}`);
+      const right = await fetch(grant.url, { method: 'PUT', headers: grant.headers, body });
+      assert.equal(right.status, 200, await right.text());
+      const dropped = await fetch(grant.url, {
+        method: 'PUT',
+        headers: { ...grant.headers, [`x-amz-checksum-${algorithm.toLowerCase()}`]: digest(randomBytes(8)) },
+        body,
+      });
+      assert.equal(dropped.status, 403, 'the checksum header is signed: another value breaks the signature');
+    });
+  }
 
   test('S3 refuses a body longer than the signed Content-Length', async () => {
     const grant = await putGrant({ contentType: 'text/plain', contentLength: 5 });

@@ -73,6 +73,33 @@ for (const [name, config] of configs) {
         assert.equal(ours, sdk);
       });
 
+      test(`PUT with a checksum ${JSON.stringify(key)}`, async () => {
+        const checksum = { algorithm: 'SHA256', value: '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' };
+        const ours = await signer.presignPut({
+          key,
+          contentType: 'image/png',
+          contentLength: 1234,
+          checksum,
+          signingDate,
+          expiresInSeconds: 600,
+        });
+        const command = new PutObjectCommand({
+          Bucket: config.bucket,
+          Key: key,
+          ContentType: 'image/png',
+          ContentLength: 1234,
+          ChecksumSHA256: checksum.value,
+        });
+        const sdk = await getSignedUrl(client, command, {
+          expiresIn: 600,
+          signingDate,
+          signableHeaders: new Set(['content-type', 'content-length', 'x-amz-checksum-sha256']),
+          unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+        });
+        assert.equal(ours.url, sdk);
+        assert.equal(ours.headers['x-amz-checksum-sha256'], checksum.value);
+      });
+
       test(`UploadPart ${JSON.stringify(key)}`, async () => {
         const ours = await signer.presignPart({
           key,
