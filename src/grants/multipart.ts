@@ -4,7 +4,16 @@ import type { S3Signer } from '../signing/s3-signer.js';
 import type { MultipartStore, MultipartUpload } from '../store/multipart-store.js';
 import type { Authorizer, Caller } from './authorizer.js';
 import { credentialsDeadline, s3Expiry, secondsBetween } from './expiry.js';
-import type { MultipartCompleted, MultipartPartsGranted, MultipartStarted, MultipartStartRequest, UploadedParts } from './schemas.js';
+import type { BodyChecksum } from '../signing/s3-signer.js';
+import {
+  CHECKSUM_BYTES,
+  type ChecksumAlgorithm,
+  type MultipartCompleted,
+  type MultipartPartsGranted,
+  type MultipartStarted,
+  type MultipartStartRequest,
+  type UploadedParts,
+} from './schemas.js';
 import { uploadAsks } from './upload-asks.js';
 
 const MIB = 1024 * 1024;
@@ -35,6 +44,34 @@ export function planParts(contentLength: number, partSize?: number): PartPlan {
 /** The exact length of one part: the plan's size, except the last part, which takes what remains. */
 export const partLength = (upload: Pick<MultipartUpload, 'contentLength' | 'partSize' | 'partCount'>, partNumber: number): number =>
   partNumber < upload.partCount ? upload.partSize : upload.contentLength - upload.partSize * (upload.partCount - 1);
+
+/**
+ * Each part's checksum, when the upload has an algorithm: one per part asked for, of the right length.
+ * Without an algorithm, checksums are refused rather than ignored.
+ */
+function partChecksums(
+  upload: MultipartUpload,
+  partNumbers: readonly number[],
+  checksums: Readonly<Record<string, string>>,
+): (partNumber: number) => BodyChecksum | undefined {
+  const refuse = (reason: string): never => {
+    throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/checksums', message: reason }] });
+  };
+  const algorithm = upload.checksumAlgorithm as ChecksumAlgorithm | null;
+  if (algorithm === null) {
+    if (Object.keys(checksums).length > 0) refuse('this upload was started without a checksumAlgorithm; its parts carry no checksum');
+    return () => undefined;
+  }
+  const bytes = CHECKSUM_BYTES[algorithm];
+  for (const partNumber of partNumbers) {
+    const value = checksums[String(partNumber)];
+    if (value === undefined) refuse(`this upload checks ${algorithm}: give part ${partNumber}'s checksum`);
+    else if (Buffer.from(value, 'base64').toString('base64') !== value || Buffer.from(value, 'base64').length !== bytes) {
+      refuse(`part ${partNumber}'s checksum is not a base64 ${algorithm} (${bytes} bytes)`);
+    }
+  }
+  return (partNumber) => ({ algorithm, value: checksums[String(partNumber)] ?? '' });
+}
 
 interface Dependencies {
   readonly authorizer: Authorizer;
@@ -71,9 +108,12 @@ export class MultipartGrants {
     const { key } = ask.target;
     const { now } = authorization;
     const expiresAt = s3Expiry(now, decision.ttlSeconds, await credentialsDeadline(this.deps.s3));
-    const uploadId = await this.deps.objects.createMultipart({ key, contentType: request.contentType }).catch((error: unknown) => {
-      throw storageError(error, 'start the upload');
-    });
+    const { checksumAlgorithm } = request;
+    const uploadId = await this.deps.objects
+      .createMultipart({ key, contentType: request.contentType, checksumAlgorithm })
+      .catch((error: unknown) => {
+        throw storageError(error, 'start the upload');
+      });
     await this.deps.store.create({
       uploadId,
       key,
@@ -82,7 +122,7 @@ export class MultipartGrants {
       contentLength: request.contentLength,
       partSize: plan.partSize,
       partCount: plan.partCount,
-      checksumAlgorithm: null,
+      checksumAlgorithm: checksumAlgorithm ?? null,
       expiresAt,
       createdAt: now,
     });
@@ -90,8 +130,14 @@ export class MultipartGrants {
   }
 
   /** URLs for some parts, each signing that part's exact length; the grant is decided again, so a revocation stops new parts. */
-  async grantParts(caller: Caller, uploadId: string, partNumbers: readonly number[]): Promise<MultipartPartsGranted> {
+  async grantParts(
+    caller: Caller,
+    uploadId: string,
+    partNumbers: readonly number[],
+    checksums: Readonly<Record<string, string>> = {},
+  ): Promise<MultipartPartsGranted> {
     const upload = await this.open(caller, uploadId);
+    const checksumFor = partChecksums(upload, partNumbers, checksums);
     const outside = partNumbers.filter((n) => n < 1 || n > upload.partCount);
     if (outside.length > 0) {
       const reason = `this upload has parts 1 to ${upload.partCount}; ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} outside`;
@@ -118,6 +164,7 @@ export class MultipartGrants {
           uploadId,
           partNumber,
           contentLength,
+          checksum: checksumFor(partNumber),
           signingDate: now,
           expiresInSeconds,
         });
@@ -136,12 +183,20 @@ export class MultipartGrants {
     return { parts };
   }
 
-  async complete(caller: Caller, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<MultipartCompleted> {
+  async complete(
+    caller: Caller,
+    uploadId: string,
+    parts: readonly { partNumber: number; etag: string; checksum?: string | undefined }[],
+  ): Promise<MultipartCompleted> {
     const upload = await this.open(caller, uploadId);
     const numbers = parts.map((part) => part.partNumber);
     const complete = numbers.length === upload.partCount && numbers.every((n, i) => n === i + 1);
     if (!complete) {
       const reason = `list every part once, in order: 1 to ${upload.partCount}`;
+      throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/parts', message: reason }] });
+    }
+    if (upload.checksumAlgorithm !== null && parts.some((part) => part.checksum === undefined)) {
+      const reason = `this upload checks ${upload.checksumAlgorithm}: give every part's checksum`;
       throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/parts', message: reason }] });
     }
     const authorization = await this.deps.authorizer.begin(caller, 'upload');
@@ -151,7 +206,8 @@ export class MultipartGrants {
       contentType: upload.contentType,
       contentLength: upload.contentLength,
     });
-    await this.deps.objects.completeMultipart(upload.key, uploadId, parts).catch((error: unknown) => {
+    const algorithm = upload.checksumAlgorithm as ChecksumAlgorithm | null;
+    await this.deps.objects.completeMultipart(upload.key, uploadId, parts, algorithm).catch((error: unknown) => {
       throw storageError(error, 'complete the upload');
     });
     // S3 cannot cap a multipart object's size: the broker checks it, and deletes an object that breaks the grant.

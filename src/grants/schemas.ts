@@ -193,6 +193,12 @@ export const MultipartStartRequestSchema = Type.Object(
       }),
     ),
     ttlSeconds: Type.Optional(TtlSchema),
+    checksumAlgorithm: Type.Optional(
+      Type.Union(
+        (Object.keys(CHECKSUM_BYTES) as ChecksumAlgorithm[]).map((algorithm) => Type.Literal(algorithm)),
+        { description: 'Every part then carries its checksum (signed), and S3 refuses a part whose body differs.' },
+      ),
+    ),
   },
   {
     additionalProperties: false,
@@ -231,7 +237,14 @@ export const UploadIdParamsSchema = Type.Object({ uploadId: UploadIdSchema }, { 
 const PartNumberSchema = Type.Integer({ minimum: 1, maximum: 10_000 });
 
 export const MultipartPartsRequestSchema = Type.Object(
-  { partNumbers: Type.Array(PartNumberSchema, { minItems: 1, maxItems: 100, description: 'Up to 100 part numbers per call.' }) },
+  {
+    partNumbers: Type.Array(PartNumberSchema, { minItems: 1, maxItems: 100, description: 'Up to 100 part numbers per call.' }),
+    checksums: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[1-9][0-9]{0,4}$' }), Type.String({ pattern: '^[A-Za-z0-9+/]{6,64}={0,2}$' }), {
+        description: "Each part's checksum (base64, in the upload's checksumAlgorithm), by part number: required when the upload has one.",
+      }),
+    ),
+  },
   { additionalProperties: false, $id: 'MultipartPartsRequest', title: 'MultipartPartsRequest', examples: [{ partNumbers: [1, 2, 3] }] },
 );
 
@@ -270,6 +283,12 @@ export const MultipartCompleteRequestSchema = Type.Object(
         {
           partNumber: PartNumberSchema,
           etag: Type.String({ minLength: 1, maxLength: 256, description: 'The ETag S3 answered the part with.' }),
+          checksum: Type.Optional(
+            Type.String({
+              pattern: '^[A-Za-z0-9+/]{6,64}={0,2}$',
+              description: "The part's checksum, when the upload has a checksumAlgorithm.",
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

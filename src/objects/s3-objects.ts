@@ -11,6 +11,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { S3Config } from '../config/config.js';
+import type { ChecksumAlgorithm } from '../grants/schemas.js';
 import { createS3Client } from '../signing/s3-signer.js';
 
 export interface UploadedPart {
@@ -30,10 +31,15 @@ export interface StoredObject {
  * Everything else, the bytes above all, goes between the client and S3.
  */
 export interface S3Objects {
-  createMultipart(input: { key: string; contentType: string }): Promise<string>;
+  createMultipart(input: { key: string; contentType: string; checksumAlgorithm?: ChecksumAlgorithm | undefined }): Promise<string>;
   /** Every part uploaded so far, in part-number order. */
   listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
-  completeMultipart(key: string, uploadId: string, parts: readonly { partNumber: number; etag: string }[]): Promise<void>;
+  completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: readonly { partNumber: number; etag: string; checksum?: string | undefined }[],
+    checksumAlgorithm?: ChecksumAlgorithm | null,
+  ): Promise<void>;
   abortMultipart(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
   delete(key: string): Promise<void>;
@@ -43,8 +49,15 @@ export interface S3Objects {
 export function createS3Objects(config: S3Config, client: S3Client = createS3Client(config)): S3Objects {
   const Bucket = config.bucket;
   return {
-    async createMultipart({ key, contentType }) {
-      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket, Key: key, ContentType: contentType }));
+    async createMultipart({ key, contentType, checksumAlgorithm }) {
+      const { UploadId } = await client.send(
+        new CreateMultipartUploadCommand({
+          Bucket,
+          Key: key,
+          ContentType: contentType,
+          ...(checksumAlgorithm ? { ChecksumAlgorithm: checksumAlgorithm } : {}),
+        }),
+      );
       if (!UploadId) throw new Error('S3 answered CreateMultipartUpload without an upload id');
       return UploadId;
     },
@@ -64,13 +77,21 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
       } while (marker);
       return parts.sort((a, b) => a.partNumber - b.partNumber);
     },
-    async completeMultipart(key, uploadId, parts) {
+    async completeMultipart(key, uploadId, parts, checksumAlgorithm) {
+      // Each part's checksum goes in the member S3 names after its algorithm (ChecksumSHA256, ChecksumCRC32, ...).
+      const member = checksumAlgorithm ? (`Checksum${checksumAlgorithm}` as const) : undefined;
       await client.send(
         new CompleteMultipartUploadCommand({
           Bucket,
           Key: key,
           UploadId: uploadId,
-          MultipartUpload: { Parts: parts.map(({ partNumber, etag }) => ({ PartNumber: partNumber, ETag: etag })) },
+          MultipartUpload: {
+            Parts: parts.map(({ partNumber, etag, checksum }) => ({
+              PartNumber: partNumber,
+              ETag: etag,
+              ...(member && checksum ? { [member]: checksum } : {}),
+            })),
+          },
         }),
       );
     },

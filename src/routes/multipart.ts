@@ -78,7 +78,7 @@ export const multipartRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => grants().grantParts(callerOf(request), request.params.uploadId, request.body.partNumbers),
+    async (request) => grants().grantParts(callerOf(request), request.params.uploadId, request.body.partNumbers, request.body.checksums),
   );
 
   app.get(

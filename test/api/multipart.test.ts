@@ -118,6 +118,35 @@ describe('multipart uploads through the API', async () => {
     assert.equal(url.searchParams.get('X-Amz-SignedHeaders'), 'content-length;host');
   });
 
+  test('checksums: required for every part when the upload has an algorithm, refused when it has none, sized to it', async () => {
+    const sha256 = '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=';
+    const checked = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: 5 * MIB, checksumAlgorithm: 'SHA256' });
+    const ask = (uploadId: string, payload: Record<string, unknown>) =>
+      app.inject({ method: 'POST', url: `/v1/uploads/multipart/${uploadId}/parts`, payload, headers: alice });
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      [checked.uploadId, { partNumbers: [1, 2], checksums: { '1': sha256 } }, /give part 2's checksum/],
+      [checked.uploadId, { partNumbers: [1], checksums: { '1': 'AAAAAA==' } }, /not a base64 SHA256/],
+    ];
+    const plain = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: 5 * MIB });
+    cases.push([plain.uploadId, { partNumbers: [1], checksums: { '1': sha256 } }, /started without a checksumAlgorithm/]);
+    for (const [uploadId, payload, reason] of cases) {
+      const response = await ask(uploadId, payload);
+      assert.equal(response.statusCode, 400, JSON.stringify(payload));
+      assert.match(response.json<{ detail: string }>().detail, reason);
+    }
+    const granted = await ask(checked.uploadId, { partNumbers: [1], checksums: { '1': sha256 } });
+    assert.equal(granted.json<{ parts: PartGrant[] }>().parts[0]?.headers['x-amz-checksum-sha256'], sha256);
+    const parts = [1, 2, 3].map((partNumber) => ({ partNumber, etag: '"e"' }));
+    const complete = await app.inject({
+      method: 'POST',
+      url: `/v1/uploads/multipart/${checked.uploadId}/complete`,
+      payload: { parts },
+      headers: alice,
+    });
+    assert.equal(complete.statusCode, 400);
+    assert.match(complete.json<{ detail: string }>().detail, /give every part's checksum/);
+  });
+
   test('part numbers outside the upload are refused, naming the range', async () => {
     const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: 5 * MIB });
     const response = await partsOf(started.uploadId, [2, 4, 5]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +121,42 @@ describe('multipart uploads against a real S3 endpoint', () => {
       assert.ok((await download(key)).equals(bytes));
     });
   }
+
+  test('with a checksumAlgorithm, each part signs its checksum: another body is refused, the right ones complete', async () => {
+    const bytes = randomBytes(5 * MIB + 1024);
+    const slices = [bytes.subarray(0, 5 * MIB), bytes.subarray(5 * MIB)];
+    const sha256 = (body: Buffer) => createHash('sha256').update(body).digest('base64');
+    const started = await start({
+      contentType: 'application/octet-stream',
+      contentLength: bytes.length,
+      partSize: 5 * MIB,
+      checksumAlgorithm: 'SHA256',
+    });
+    const missing = await app.inject({ method: 'POST', url: path(started, '/parts'), payload: { partNumbers: [1] }, headers: alice });
+    assert.equal(missing.statusCode, 400, 'a part without its checksum is refused');
+    const response = await app.inject({
+      method: 'POST',
+      url: path(started, '/parts'),
+      payload: { partNumbers: [1, 2], checksums: { '1': sha256(slices[0]!), '2': sha256(slices[1]!) } },
+      headers: alice,
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    const [one, two] = response.json<{ parts: PartGrant[] }>().parts;
+    const wrong = await fetch(two!.url, { method: 'PUT', headers: two!.headers, body: randomBytes(1024) }).then(
+      (r) => r.status,
+      () => 'connection reset',
+    );
+    assert.ok(wrong === 'connection reset' || (typeof wrong === 'number' && wrong >= 400 && wrong < 500), `another body got ${wrong}`);
+    const etags = [await putPart(one!, slices[0]!), await putPart(two!, slices[1]!)];
+    const completed = await app.inject({
+      method: 'POST',
+      url: path(started, '/complete'),
+      payload: { parts: etags.map((etag, i) => ({ partNumber: i + 1, etag, checksum: sha256(slices[i]!) })) },
+      headers: alice,
+    });
+    assert.equal(completed.statusCode, 200, completed.body);
+    assert.ok((await download(started.key)).equals(bytes));
+  });
 
   test('S3 refuses a part longer than signed, and a tampered signature', async () => {
     const started = await start({ contentType: 'application/octet-stream', contentLength: 6 * MIB, partSize: 5 * MIB });

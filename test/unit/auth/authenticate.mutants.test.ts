@@ -6,35 +6,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { createSigner } from 'fast-jwt';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { authenticationPlugin } from '../../../src/auth/authenticate.js';
-import type { Config } from '../../../src/config/config.js';
-import type { BrokerError } from '../../../src/errors/catalogue.js';
-import { TEST_JWT_SECRET, testConfig } from '../../helpers/config.js';
-
-interface LogLine {
-  readonly level: number;
-  readonly msg: string;
-  readonly reason?: string;
-  readonly err?: { message?: string };
-}
-
-async function bareApp(verification?: Config['jwt']['verification']): Promise<{ app: FastifyInstance; logs: LogLine[] }> {
-  const base = testConfig();
-  const config: Config = verification === undefined ? base : { ...base, jwt: { ...base.jwt, verification } };
-  const logs: LogLine[] = [];
-  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } } });
-  await app.register(authenticationPlugin, { config });
-  app.setErrorHandler((error: BrokerError, _request, reply) =>
-    reply
-      .status(error.status ?? 500)
-      .headers(error.headers ?? {})
-      .send({ code: error.code, detail: error.message }),
-  );
-  app.get('/who', { onRequest: async (request) => app.authenticate(request) }, async (request) => ({ sub: request.principal.sub }));
-  app.get('/outside', async (request) => ({ sub: request.principal.sub }));
-  return { app, logs };
-}
+import { TEST_JWT_SECRET } from '../../helpers/config.js';
+import { bareApp } from './bare-app.js';
 
 const now = (): number => Math.floor(Date.now() / 1000);
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
