@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { S3Config } from '../config/config.js';
 import type { ChecksumAlgorithm } from '../grants/schemas.js';
+import { ownedPort } from '../plugins/owned-port.js';
 import { createS3Client } from '../signing/s3-signer.js';
 
 export interface UploadedPart {
@@ -125,9 +126,15 @@ declare module 'fastify' {
 /** Creates the S3 client for the broker's own calls and closes it with the app; one passed in belongs to the caller. */
 export const s3ObjectsPlugin = fp(
   async (app: FastifyInstance, options: { config: S3Config; objects?: S3Objects | undefined }) => {
-    const objects = options.objects ?? createS3Objects(options.config);
-    app.decorate('s3Objects', objects);
-    if (options.objects === undefined) app.addHook('onClose', async () => objects.close());
+    app.decorate(
+      's3Objects',
+      await ownedPort(
+        app,
+        options.objects,
+        () => createS3Objects(options.config),
+        (objects) => objects.close(),
+      ),
+    );
   },
   { name: 'access-broker-s3-objects' },
 );

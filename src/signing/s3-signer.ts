@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { S3Config } from '../config/config.js';
+import { ownedPort } from '../plugins/owned-port.js';
 import { createPresignTemplate, type PresignTemplate } from './s3-presign-template.js';
 
 export interface PresignedPut {
@@ -127,13 +128,17 @@ declare module 'fastify' {
 /** Creates the S3 signer from configuration and closes it with the app; a signer passed in belongs to the caller. */
 export const s3SignerPlugin = fp(
   async (app: FastifyInstance, options: { config: S3Config; signer?: S3Signer | undefined }) => {
-    const signer = options.signer ?? createS3Signer(options.config);
+    const signer = await ownedPort(
+      app,
+      options.signer,
+      () => createS3Signer(options.config),
+      (port) => port.close(),
+    );
     app.decorate('s3Signer', signer);
     app.addHook('onReady', async () => {
       // Not fatal: credentials may appear later (a role being attached); /readyz reports it, and the first grant retries.
       await signer.prepare().catch((error: unknown) => app.log.warn({ err: error }, 'S3 presigning could not be prepared at start-up'));
     });
-    if (options.signer === undefined) app.addHook('onClose', async () => signer.close());
   },
   { name: 'access-broker-s3-signer' },
 );

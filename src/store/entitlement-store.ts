@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { StoreConfig } from '../config/config.js';
 import type { Entitlement, EntitlementRecord, NewEntitlement } from '../policy/entitlement.js';
+import { ownedPort } from '../plugins/owned-port.js';
 import { openSqliteStore } from './sqlite-store.js';
 
 /**
@@ -40,9 +41,15 @@ declare module 'fastify' {
 /** Opens the configured store and closes it with the app; a store passed in belongs to the caller, who closes it. */
 export const entitlementStorePlugin = fp(
   async (app: FastifyInstance, options: { config: StoreConfig; store?: EntitlementStore | undefined }) => {
-    const store = options.store ?? (await openStore(options.config));
-    if (options.store === undefined) app.addHook('onClose', async () => store.close());
-    app.decorate('entitlements', store);
+    app.decorate(
+      'entitlements',
+      await ownedPort(
+        app,
+        options.store,
+        () => openStore(options.config),
+        (store) => store.close(),
+      ),
+    );
   },
   { name: 'access-broker-entitlement-store' },
 );

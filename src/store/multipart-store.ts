@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { StoreConfig } from '../config/config.js';
+import { ownedPort } from '../plugins/owned-port.js';
 import { openSqliteMultipartStore } from './sqlite-multipart-store.js';
 
 export type MultipartState = 'open' | 'completed' | 'aborted';
@@ -50,9 +51,15 @@ declare module 'fastify' {
 /** Opens the configured store and closes it with the app; a store passed in belongs to the caller. */
 export const multipartStorePlugin = fp(
   async (app: FastifyInstance, options: { config: StoreConfig; store?: MultipartStore | undefined }) => {
-    const store = options.store ?? (await openMultipartStore(options.config));
-    if (options.store === undefined) app.addHook('onClose', async () => store.shutdown());
-    app.decorate('multipartUploads', store);
+    app.decorate(
+      'multipartUploads',
+      await ownedPort(
+        app,
+        options.store,
+        () => openMultipartStore(options.config),
+        (store) => store.shutdown(),
+      ),
+    );
   },
   { name: 'access-broker-multipart-store' },
 );
