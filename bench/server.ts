@@ -18,7 +18,7 @@ let uploads = 0;
 const offlineS3: S3Objects = {
   createMultipart: async () => `bench-upload-${(uploads += 1)}`,
   listParts: async () => [],
-  completeMultipart: async () => undefined,
+  completeMultipart: async () => ({ location: undefined }),
   abortMultipart: async () => undefined,
   head: async () => undefined,
   delete: async () => undefined,

@@ -66,8 +66,9 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
     if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
     const body = (await response.json()) as { keys?: unknown };
     const keys = new Map<string, { pem: string; algorithm: VerificationAlgorithm }>();
-    for (const jwk of Array.isArray(body.keys) ? (body.keys as PublishedKey[]) : []) {
-      if (typeof jwk !== 'object' || jwk === null || typeof jwk.kid !== 'string') continue;
+    for (const jwk of Array.isArray(body.keys) ? (body.keys as (PublishedKey | null)[]) : []) {
+      // Entries without a string kid (null, numbers, strings, lists included) are skipped.
+      if (typeof jwk?.kid !== 'string') continue;
       const trusted = trustedKey(jwk);
       if ('reason' in trusted) options.onKeyRefused?.(jwk.kid, trusted.reason);
       else keys.set(jwk.kid, trusted);
@@ -97,7 +98,6 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
   return {
     async keyFor(header) {
       const kid = typeof header.kid === 'string' ? header.kid : undefined;
-      const alg = typeof header.alg === 'string' ? header.alg : '';
       if (kid === undefined)
         throw new BrokerError('BROKER_UNAUTHENTICATED', 'token header has no "kid"; a JWKS-verified token must name its key');
       const stale = current === undefined || now() - current.fetchedAt > maxAgeMs;
@@ -109,7 +109,7 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
       if (!set) throw new BrokerError('BROKER_AUTH_UNAVAILABLE', "the identity provider's keys (JWKS_URL) could not be fetched");
       const key = set.keys.get(kid);
       if (!key) throw new BrokerError('BROKER_UNAUTHENTICATED', 'token is signed with a key the identity provider does not publish');
-      if (key.algorithm !== alg) {
+      if (key.algorithm !== header.alg) {
         throw new BrokerError('BROKER_UNAUTHENTICATED', 'token algorithm does not match its key');
       }
       return key.pem;

@@ -207,7 +207,7 @@ export class MultipartGrants {
       contentLength: upload.contentLength,
     });
     const algorithm = upload.checksumAlgorithm as ChecksumAlgorithm | null;
-    await this.deps.objects.completeMultipart(upload.key, uploadId, parts, algorithm).catch((error: unknown) => {
+    const { location } = await this.deps.objects.completeMultipart(upload.key, uploadId, parts, algorithm).catch((error: unknown) => {
       throw storageError(error, 'complete the upload');
     });
     // S3 cannot cap a multipart object's size: the broker checks it, and deletes an object that breaks the grant.
@@ -225,7 +225,7 @@ export class MultipartGrants {
       );
     }
     await this.deps.store.close(uploadId, 'completed', authorization.now);
-    return { key: upload.key, size: stored.size, etag: stored.etag };
+    return { key: upload.key, size: stored.size, etag: stored.etag, ...(location === undefined ? {} : { location }) };
   }
 
   /** Stops the upload and frees what S3 holds of it; always allowed to the caller who started it. */

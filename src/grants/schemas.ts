@@ -299,7 +299,12 @@ export const MultipartCompleteRequestSchema = Type.Object(
 );
 
 export const MultipartCompletedSchema = Type.Object(
-  { key: KeySchema, size: Type.Integer(), etag: Type.String() },
+  {
+    key: KeySchema,
+    size: Type.Integer(),
+    etag: Type.String(),
+    location: Type.Optional(Type.String({ description: "S3's address of the object (not a grant: reading it needs a download grant)." })),
+  },
   { $id: 'MultipartCompleted', title: 'MultipartCompleted', description: 'The object exists, with the size the grant named.' },
 );
 export type MultipartCompleted = Static<typeof MultipartCompletedSchema>;

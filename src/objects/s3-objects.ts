@@ -40,7 +40,7 @@ export interface S3Objects {
     uploadId: string,
     parts: readonly { partNumber: number; etag: string; checksum?: string | undefined }[],
     checksumAlgorithm?: ChecksumAlgorithm | null,
-  ): Promise<void>;
+  ): Promise<{ location: string | undefined }>;
   abortMultipart(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
   delete(key: string): Promise<void>;
@@ -81,7 +81,7 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
     async completeMultipart(key, uploadId, parts, checksumAlgorithm) {
       // Each part's checksum goes in the member S3 names after its algorithm (ChecksumSHA256, ChecksumCRC32, ...).
       const member = checksumAlgorithm ? (`Checksum${checksumAlgorithm}` as const) : undefined;
-      await client.send(
+      const completed = await client.send(
         new CompleteMultipartUploadCommand({
           Bucket,
           Key: key,
@@ -95,6 +95,7 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
           },
         }),
       );
+      return { location: completed.Location };
     },
     async abortMultipart(key, uploadId) {
       await client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: uploadId }));

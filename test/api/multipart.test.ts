@@ -203,7 +203,12 @@ describe('multipart uploads through the API', async () => {
       headers: alice,
     });
     assert.equal(completed.statusCode, 200, completed.body);
-    assert.deepEqual(completed.json(), { key: started.key, size: 12 * MIB, etag: '"multipart-etag-3"' });
+    assert.deepEqual(completed.json(), {
+      key: started.key,
+      size: 12 * MIB,
+      etag: '"multipart-etag-3"',
+      location: `https://s3.example/bucket/${started.key}`,
+    });
     const again = await app.inject({
       method: 'POST',
       url: `/v1/uploads/multipart/${started.uploadId}/complete`,

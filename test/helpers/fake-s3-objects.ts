@@ -40,6 +40,7 @@ export function fakeS3Objects(): FakeS3Objects {
       const size = fake.completedSize ?? upload.parts.reduce((sum, part) => sum + part.size, 0);
       objects.set(key, { size, etag: '"multipart-etag-3"' });
       uploads.delete(uploadId);
+      return { location: `https://s3.example/bucket/${key}` };
     },
     async abortMultipart(key, uploadId) {
       fake.calls.push(`abort ${key} ${uploadId}`);
