@@ -17,6 +17,7 @@ import { metricsPlugin } from './plugins/metrics.js';
 import { bundleRoutes } from './routes/bundles.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { operationRoutes } from './routes/operations.js';
+import { companionS3Routes } from './routes/companion-s3.js';
 import { multipartRoutes } from './routes/multipart.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { s3ObjectsPlugin, type S3Objects } from './objects/s3-objects.js';
@@ -115,6 +116,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     await authenticated.register(uploadRoutes);
     await authenticated.register(multipartRoutes);
+    // Uppy 5's Companion protocol, with Companion's error shape inside its prefix only.
+    await authenticated.register(companionS3Routes, { prefix: '/s3' });
     await authenticated.register(downloadRoutes);
     await authenticated.register(bundleRoutes, { config });
     if (options.authenticatedRoutes) await authenticated.register(options.authenticatedRoutes);

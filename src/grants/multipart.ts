@@ -237,6 +237,15 @@ export class MultipartGrants {
     await this.deps.store.close(uploadId, 'aborted', new Date());
   }
 
+  /**
+   * Checks an upload is the caller's, open, and for this key: protocols that name the key beside the id
+   * (Companion's) get 404 for any other key, as for any other caller.
+   */
+  async ensureKey(caller: Caller, uploadId: string, key: string): Promise<void> {
+    const upload = await this.open(caller, uploadId);
+    if (upload.key !== key) throw new BrokerError('BROKER_UPLOAD_NOT_FOUND', 'no multipart upload with this id and key was started by you');
+  }
+
   /** The caller's open upload; another caller's, or a made-up id, is not found (nothing on S3 is touched). */
   private async open(caller: Caller, uploadId: string): Promise<MultipartUpload> {
     const upload = await this.deps.store.find(uploadId, caller.principal.sub);

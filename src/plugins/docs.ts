@@ -22,6 +22,10 @@ export const docsPlugin = fp(
         tags: [
           { name: 'grants', description: 'Uploads, downloads and bundle cookies' },
           { name: 'uploads', description: 'Multipart uploads: large files, resumable from a phone' },
+          {
+            name: 'uppy',
+            description: "Uppy Companion's S3 protocol, for @uppy/aws-s3 5.x (errors in Companion's shape: {message, code, requestId})",
+          },
           { name: 'operations', description: 'Health and readiness' },
         ],
       },

@@ -1,0 +1,15 @@
+import { errorCatalogue } from './catalogue.js';
+import type { ErrorFormatter } from './problem.js';
+
+/**
+ * Uppy Companion's error shape, for the `/s3` routes only: Uppy 5 shows
+ * `message` to the user ("Failed to upload cat.png: …"); a problem+json body
+ * has none, so it would show only "Could not POST <url>". The code and the
+ * request id ride along for whoever reads the network log.
+ */
+export const companionFormatter: ErrorFormatter = {
+  send(request, reply, { code, detail, headers }) {
+    if (headers) reply.headers(headers);
+    return reply.code(errorCatalogue[code].status).send({ message: detail, code, requestId: request.id });
+  },
+};
