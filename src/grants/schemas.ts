@@ -52,7 +52,7 @@ export const ChecksumSchema = Type.Union(
   ),
   {
     description: "The body's checksum. It is signed, with the header S3 checks it by, so S3 refuses any other body.",
-    examples: [{ algorithm: 'SHA256', value: '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' }],
+    examples: [{ algorithm: 'SHA256', value: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' }],
   },
 );
 export type Checksum = Static<typeof ChecksumSchema>;
