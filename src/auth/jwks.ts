@@ -66,7 +66,8 @@ export function createJwksKeys(options: JwksOptions): JwksKeys {
     if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
     const body = (await response.json()) as { keys?: unknown };
     const keys = new Map<string, { pem: string; algorithm: VerificationAlgorithm }>();
-    for (const jwk of Array.isArray(body.keys) ? (body.keys as (PublishedKey | null)[]) : []) {
+    if (!Array.isArray(body.keys)) return { keys, fetchedAt: now() }; // no list: a set without keys
+    for (const jwk of body.keys as (PublishedKey | null)[]) {
       // Entries without a string kid (null, numbers, strings, lists included) are skipped.
       if (typeof jwk?.kid !== 'string') continue;
       const trusted = trustedKey(jwk);

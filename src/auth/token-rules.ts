@@ -16,7 +16,11 @@ export const DEFAULT_MAX_TOKEN_AGE_SECONDS = 86_400;
 // Access tokens only: `JWT` (RFC 7519) and `at+jwt` (RFC 9068). Refresh, ID or logout tokens of the same issuer are not grants.
 const ACCESS_TOKEN_TYPES = new Set(['jwt', 'at+jwt']);
 
-const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+// Number.isFinite is false for anything but a finite number: no coercion, unlike the global isFinite.
+const isNumber = (value: unknown): value is number => Number.isFinite(value);
+
+const isAccessTokenType = (typ: unknown): boolean =>
+  typeof typ === 'string' && ACCESS_TOKEN_TYPES.has(typ.toLowerCase().replace(/^application\//u, ''));
 
 /** The reason a signature-verified token is still refused, or undefined. `now` in epoch seconds. */
 export function tokenProblem(
@@ -26,10 +30,7 @@ export function tokenProblem(
   rules: TokenRules,
 ): string | undefined {
   const { typ } = header;
-  if (typ !== undefined) {
-    const type = typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//u, '') : '';
-    if (!ACCESS_TOKEN_TYPES.has(type)) return `token type ${JSON.stringify(typ)} is not an access token (JWT or at+jwt)`;
-  }
+  if (typ !== undefined && !isAccessTokenType(typ)) return `token type ${JSON.stringify(typ)} is not an access token (JWT or at+jwt)`;
   // A configured issuer or audience is required, not only compared when the token happens to carry it.
   if (rules.issuer !== undefined && payload.iss !== rules.issuer) {
     return payload.iss === undefined ? 'token has no "iss" claim; this broker requires its issuer' : 'token is from another issuer';

@@ -49,3 +49,25 @@ describe('concurrent requests for the key set', () => {
     assert.equal(state.fetches, 2);
   });
 });
+
+describe('a fetch in flight after a failure', () => {
+  test('a request that arrives during it waits for it, even if the clock is stepped back into the retry cooldown meanwhile', async () => {
+    const { state, keys } = slowProvider();
+    state.status = 500;
+    const failed = keys.keyFor({ kid: 'k1', alg: 'RS256' });
+    await settle();
+    state.answer();
+    await assert.rejects(failed, (error: { code?: string }) => error.code === 'BROKER_AUTH_UNAVAILABLE');
+    state.status = 200;
+    state.time = 30_000; // the cooldown has passed: this request fetches again
+    const retrying = keys.keyFor({ kid: 'k1', alg: 'RS256' });
+    await settle();
+    state.time = 29_000; // NTP steps the wall clock back a second
+    const arriving = keys.keyFor({ kid: 'k1', alg: 'RS256' });
+    await settle();
+    state.answer();
+    assert.match(await retrying, /BEGIN PUBLIC KEY/);
+    assert.match(await arriving, /BEGIN PUBLIC KEY/);
+    assert.equal(state.fetches, 2);
+  });
+});

@@ -133,3 +133,16 @@ describe('when the set is fetched again', () => {
     await assert.rejects(keys.keyFor({ kid: 'k1', alg: 'RS256' }), code('BROKER_AUTH_UNAVAILABLE'));
   });
 });
+
+describe('an answer without a key list', () => {
+  test('publishes no key: a token naming one is refused as unknown (401), not as an unreachable provider (503)', async () => {
+    for (const body of [{}, { keys: 'k1' }, { keys: { k1: good } }]) {
+      const { keys } = provider(body);
+      await assert.rejects(keys.keyFor({ kid: 'k1', alg: 'RS256' }), (error: { code?: string; message?: string }) => {
+        assert.equal(error.code, 'BROKER_UNAUTHENTICATED', JSON.stringify(body));
+        assert.equal(error.message, 'token is signed with a key the identity provider does not publish');
+        return true;
+      });
+    }
+  });
+});
