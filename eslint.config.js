@@ -20,4 +20,9 @@ export default tseslint.config(
   // node:test's describe() and test() return promises the runner itself awaits.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-floating-promises': 'off' } },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  // The Uppy test pages run in the browser.
+  {
+    files: ['test/browser/**/*.js'],
+    languageOptions: { globals: { window: 'readonly', Blob: 'readonly', fetch: 'readonly', crypto: 'readonly' } },
+  },
 );

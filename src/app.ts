@@ -19,6 +19,7 @@ import { downloadRoutes } from './routes/downloads.js';
 import { operationRoutes } from './routes/operations.js';
 import { companionS3Routes } from './routes/companion-s3.js';
 import { multipartRoutes } from './routes/multipart.js';
+import { uppySignRoutes } from './routes/uppy-sign.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { s3ObjectsPlugin, type S3Objects } from './objects/s3-objects.js';
 import { multipartStorePlugin, type MultipartStore } from './store/multipart-store.js';
@@ -116,6 +117,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     await authenticated.register(uploadRoutes);
     await authenticated.register(multipartRoutes);
+    await authenticated.register(uppySignRoutes);
     // Uppy 5's Companion protocol, with Companion's error shape inside its prefix only.
     await authenticated.register(companionS3Routes, { prefix: '/s3' });
     await authenticated.register(downloadRoutes);
