@@ -110,7 +110,7 @@ describe("Uppy 6's signRequest at /v1/uploads/uppy-sign", async () => {
   test('another caller, another key beside the id, or a made-up id finds nothing, and S3 hears nothing', async () => {
     const { uploadId, key } = await create();
     objects.calls.length = 0;
-    const attempts: [Record<string, string>, Record<string, unknown>][] = [];
+    const attempts: [typeof alice, Record<string, unknown>][] = [];
     for (const method of ['PUT', 'GET', 'POST', 'DELETE']) {
       const extra = method === 'PUT' ? { partNumber: 1 } : {};
       attempts.push([bob, { method, key, uploadId, ...extra }]);
