@@ -6,7 +6,8 @@ import { openStore } from '../store/entitlement-store.js';
 
 const usage = `usage:
   npm run -s entitlements -- grant --sub <subject> (--bundle <id> | --resource <pattern>...) [--action read|write]...
-                              [--not-before <ISO date>] [--expires <ISO date>] --by <who> --reason <why>
+                              [--not-before <ISO date>] [--expires <ISO date>] [--create-only] --by <who> --reason <why>
+                              (--create-only: its uploads may create a key, never replace one)
   npm run -s entitlements -- list --sub <subject> [--all]     (--all: also future, expired and revoked ones)
   npm run -s entitlements -- revoke <entitlement id>
 Works on the SQLite store in DATA_DIR, also while the broker runs, and checks bundles against POLICY_FILE.`;
@@ -41,6 +42,7 @@ function parse() {
         action: { type: 'string', multiple: true },
         'not-before': { type: 'string' },
         expires: { type: 'string' },
+        'create-only': { type: 'boolean' },
         by: { type: 'string' },
         reason: { type: 'string' },
         all: { type: 'boolean' },
@@ -72,6 +74,7 @@ async function grantInput(): Promise<NewEntitlement> {
     actions,
     notBefore: date('not-before', values['not-before']),
     expiresAt: date('expires', values.expires),
+    createOnly: values['create-only'] === true,
     grantedBy: values.by,
     reason: values.reason,
   };

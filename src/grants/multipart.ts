@@ -90,6 +90,15 @@ function storageError(error: unknown, action: string): BrokerError {
   return new BrokerError('BROKER_STORAGE_UNAVAILABLE', `S3 failed to ${action}`, { cause: error });
 }
 
+/** S3's answer to a conditional write whose condition failed: the key already holds an object. */
+function isPreconditionFailed(error: unknown): boolean {
+  const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return name === 'PreconditionFailed' || $metadata?.httpStatusCode === 412;
+}
+
+const objectExists = (key: string): BrokerError =>
+  new BrokerError('BROKER_OBJECT_EXISTS', `"${key}" already holds an object, and this grant may only create it`);
+
 /**
  * Multipart uploads: the broker starts them, grants one URL per part (each
  * signing its exact length), lists what arrived so an interrupted client can
@@ -109,6 +118,8 @@ export class MultipartGrants {
     const { now } = authorization;
     const expiresAt = s3Expiry(now, decision.ttlSeconds, await credentialsDeadline(this.deps.s3));
     const { checksumAlgorithm } = request;
+    // A create-only key that already holds an object would fail only at completion: say so before any byte is sent.
+    if (decision.createOnly && (await this.existing(key)) !== undefined) throw objectExists(key);
     const uploadId = await this.deps.objects
       .createMultipart({ key, contentType: request.contentType, checksumAlgorithm })
       .catch((error: unknown) => {
@@ -200,16 +211,24 @@ export class MultipartGrants {
       throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/parts', message: reason }] });
     }
     const authorization = await this.deps.authorizer.begin(caller, 'upload');
-    authorization.require({
+    const decision = authorization.require({
       action: 'write',
       target: { kind: 'key', key: upload.key },
       contentType: upload.contentType,
       contentLength: upload.contentLength,
     });
     const algorithm = upload.checksumAlgorithm as ChecksumAlgorithm | null;
-    const { location } = await this.deps.objects.completeMultipart(upload.key, uploadId, parts, algorithm).catch((error: unknown) => {
-      throw storageError(error, 'complete the upload');
-    });
+    const { createOnly } = decision;
+    let location: string | undefined;
+    try {
+      ({ location } = await this.deps.objects.completeMultipart(upload.key, uploadId, parts, { checksumAlgorithm: algorithm, createOnly }));
+    } catch (error) {
+      if (!(createOnly && isPreconditionFailed(error))) throw storageError(error, 'complete the upload');
+      // It can never complete now: free what S3 holds of it rather than leave it to the lifecycle rule.
+      await this.deps.objects.abortMultipart(upload.key, uploadId).catch(() => undefined);
+      await this.deps.store.close(uploadId, 'aborted', authorization.now);
+      throw objectExists(upload.key);
+    }
     // S3 cannot cap a multipart object's size: the broker checks it, and deletes an object that breaks the grant.
     const stored = await this.deps.objects.head(upload.key).catch((error: unknown) => {
       throw storageError(error, 'check the completed object');
@@ -235,6 +254,12 @@ export class MultipartGrants {
       throw storageError(error, 'abort the upload');
     });
     await this.deps.store.close(uploadId, 'aborted', new Date());
+  }
+
+  private async existing(key: string) {
+    return this.deps.objects.head(key).catch((error: unknown) => {
+      throw storageError(error, 'check whether the key is free');
+    });
   }
 
   /**

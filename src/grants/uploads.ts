@@ -18,6 +18,11 @@ export class UploadGrants {
     const asks = uploadAsks(authorization, request);
     const { ask, decision } = authorization.requireFirst(asks);
     const { key } = ask.target;
+    if (request.method === 'POST' && decision.createOnly) {
+      // S3's POST form has no conditional write: it would replace the key this grant may only create.
+      const reason = `${decision.source.kind} "${decision.source.id}" is create-only, and a POST form cannot say so to S3; ask for a PUT`;
+      throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/method', message: reason }] });
+    }
 
     const { now } = authorization;
     const expiresAt = s3Expiry(now, decision.ttlSeconds, await credentialsDeadline(this.deps.s3));
@@ -37,6 +42,7 @@ export class UploadGrants {
       contentType: request.contentType,
       contentLength: request.contentLength,
       checksum: request.checksum,
+      createOnly: decision.createOnly,
       signingDate: now,
       expiresInSeconds,
     });

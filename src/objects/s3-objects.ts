@@ -39,7 +39,11 @@ export interface S3Objects {
     key: string,
     uploadId: string,
     parts: readonly { partNumber: number; etag: string; checksum?: string | undefined }[],
-    checksumAlgorithm?: ChecksumAlgorithm | null,
+    options?: {
+      checksumAlgorithm?: ChecksumAlgorithm | null;
+      /** Sends `If-None-Match: *`: S3 refuses (412 PreconditionFailed) when the key already holds an object. */
+      createOnly?: boolean;
+    },
   ): Promise<{ location: string | undefined }>;
   abortMultipart(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
@@ -78,7 +82,7 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
       } while (marker);
       return parts.sort((a, b) => a.partNumber - b.partNumber);
     },
-    async completeMultipart(key, uploadId, parts, checksumAlgorithm) {
+    async completeMultipart(key, uploadId, parts, { checksumAlgorithm, createOnly } = {}) {
       // Each part's checksum goes in the member S3 names after its algorithm (ChecksumSHA256, ChecksumCRC32, ...).
       const member = checksumAlgorithm ? (`Checksum${checksumAlgorithm}` as const) : undefined;
       const completed = await client.send(
@@ -86,6 +90,7 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
           Bucket,
           Key: key,
           UploadId: uploadId,
+          ...(createOnly ? { IfNoneMatch: '*' } : {}),
           MultipartUpload: {
             Parts: parts.map(({ partNumber, etag, checksum }) => ({
               PartNumber: partNumber,

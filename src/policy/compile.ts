@@ -9,6 +9,7 @@ export interface CompiledRule {
   readonly resources: readonly CompiledPattern[];
   readonly bundles: readonly string[];
   readonly limits: Limits;
+  readonly createOnly: boolean;
 }
 
 export interface CompiledBundle {
@@ -53,6 +54,8 @@ export function compilePolicy(document: PolicyDocument): Policy {
       if (!bundles.has(bundleId)) problems.push(`rule "${rule.id}" names unknown bundle "${bundleId}"`);
     }
     if (rule.bundles && rule.actions.includes('write')) problems.push(`rule "${rule.id}": bundles are read-only`);
+    if (rule.createOnly && !rule.actions.includes('write'))
+      problems.push(`rule "${rule.id}": createOnly applies to writes, and it grants none`);
     const resources: CompiledPattern[] = [];
     for (const source of rule.resources ?? []) {
       try {
@@ -68,6 +71,7 @@ export function compilePolicy(document: PolicyDocument): Policy {
       resources,
       bundles: rule.bundles ?? [],
       limits: rule.limits ?? {},
+      createOnly: rule.createOnly ?? false,
     });
   }
   if (problems.length > 0) throw new PolicyError(problems);

@@ -19,7 +19,7 @@ export interface Ask {
 }
 
 export type Decision =
-  | { allow: true; source: Source; ttlSeconds: number; maxBytes: number }
+  | { allow: true; source: Source; ttlSeconds: number; maxBytes: number; createOnly: boolean }
   | { allow: false; code: 'BROKER_FORBIDDEN' | 'BROKER_LIMIT_EXCEEDED'; reason: string; source?: Source };
 
 export interface DecisionInput {
@@ -73,11 +73,11 @@ function limitProblem(limits: Limits, { ask, defaults }: DecisionInput): string 
   return undefined;
 }
 
-function allowWith({ source, limits, endsAt }: Permit, { defaults, ask, now }: DecisionInput): Decision {
+function allowWith({ source, limits, endsAt, createOnly }: Permit, { defaults, ask, now }: DecisionInput): Decision {
   const cap = Math.min(limits.maxTtlSeconds ?? defaults.maxTtlSeconds, defaults.maxTtlSeconds);
   const remaining = endsAt === undefined ? Number.POSITIVE_INFINITY : Math.floor((endsAt.getTime() - now.getTime()) / 1000);
   const ttlSeconds = Math.min(ask.ttlSeconds ?? defaults.defaultTtlSeconds, cap, remaining);
-  return { allow: true, source, ttlSeconds, maxBytes: maxBytesOf(limits, defaults) };
+  return { allow: true, source, ttlSeconds, maxBytes: maxBytesOf(limits, defaults), createOnly };
 }
 
 const describeTarget = (target: Target): string => (target.kind === 'key' ? `key "${target.key}"` : `bundle "${target.bundleId}"`);

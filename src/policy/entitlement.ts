@@ -12,6 +12,8 @@ export interface EntitlementRecord {
   readonly notBefore: Date | null;
   readonly expiresAt: Date | null;
   readonly revokedAt: Date | null;
+  /** Uploads it grants may create a key, never replace one. */
+  readonly createOnly: boolean;
   readonly grantedBy: string;
   readonly reason: string;
 }
@@ -28,6 +30,7 @@ export interface NewEntitlement {
   readonly actions: readonly Action[];
   readonly notBefore?: Date | null;
   readonly expiresAt?: Date | null;
+  readonly createOnly?: boolean;
   readonly grantedBy: string;
   readonly reason: string;
 }
@@ -82,6 +85,7 @@ export function entitlementProblems(input: NewEntitlement, context: EntitlementC
   for (const action of input.actions)
     if (action !== 'read' && action !== 'write') problems.push(`action "${String(action)}" must be read or write`);
   if (input.actions.includes('write') && resources.length === 0) problems.push('bundles are read-only: write needs resource patterns');
+  if (input.createOnly && !input.actions.includes('write')) problems.push('createOnly applies to writes: add the write action');
   for (const [name, date] of [
     ['notBefore', input.notBefore],
     ['expiresAt', input.expiresAt],
@@ -110,8 +114,8 @@ export function compileEntitlement(record: EntitlementRecord): Entitlement {
 
 /** The record without its compiled form, for output. */
 export function recordOf(entitlement: Entitlement): EntitlementRecord {
-  const { id, subject, bundleId, resources, actions, notBefore, expiresAt, revokedAt, grantedBy, reason } = entitlement;
-  return { id, subject, bundleId, resources, actions, notBefore, expiresAt, revokedAt, grantedBy, reason };
+  const { id, subject, bundleId, resources, actions, notBefore, expiresAt, revokedAt, createOnly, grantedBy, reason } = entitlement;
+  return { id, subject, bundleId, resources, actions, notBefore, expiresAt, revokedAt, createOnly, grantedBy, reason };
 }
 
 export function isLive(entitlement: EntitlementRecord, now: Date): boolean {

@@ -19,6 +19,8 @@ export interface Permit {
   readonly limits: Limits;
   /** When what allows the grant ends (an entitlement's expiry or scheduled revocation); a grant must not outlive it. */
   readonly endsAt: Date | undefined;
+  /** Its uploads may create a key, never replace one. */
+  readonly createOnly: boolean;
 }
 
 const claimMatches = (actual: unknown, wanted: unknown): boolean =>
@@ -57,7 +59,14 @@ export function* permitsFor(
   for (const rule of policy.rules) {
     if (!rule.actions.has(action) || !matchesWhen(rule.when, principal)) continue;
     const source: Source = { kind: 'rule', id: rule.id };
-    yield { source, resources: resolveAll(rule.resources, principal), bundleIds: rule.bundles, limits: rule.limits, endsAt: undefined };
+    yield {
+      source,
+      resources: resolveAll(rule.resources, principal),
+      bundleIds: rule.bundles,
+      limits: rule.limits,
+      endsAt: undefined,
+      createOnly: rule.createOnly,
+    };
   }
   for (const entitlement of entitlements) {
     if (entitlement.subject !== principal.sub || !isLive(entitlement, now) || !entitlement.actions.includes(action)) continue;
@@ -67,6 +76,7 @@ export function* permitsFor(
       bundleIds: entitlement.bundleId === null ? [] : [entitlement.bundleId],
       limits: {},
       endsAt: endOf(entitlement, now),
+      createOnly: entitlement.createOnly,
     };
   }
 }

@@ -26,6 +26,11 @@ export const LimitsSchema = Type.Object(
 );
 export type Limits = Static<typeof LimitsSchema>;
 
+export const CreateOnlySchema = Type.Boolean({
+  description:
+    'Uploads it grants may create a key, never replace one: PUTs sign `If-None-Match: *` and multipart completion sends it, so S3 answers 412 when the key holds an object. POST forms cannot carry it and are refused.',
+});
+
 const ClaimValueSchema = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 
 export const MatchSchema = Type.Object(
@@ -50,6 +55,7 @@ export const RuleSchema = Type.Object(
     resources: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     bundles: Type.Optional(Type.Array(BundleIdSchema, { minItems: 1 })),
     limits: Type.Optional(LimitsSchema),
+    createOnly: Type.Optional(CreateOnlySchema),
   },
   { additionalProperties: false },
 );

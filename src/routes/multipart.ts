@@ -52,6 +52,7 @@ export const multipartRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'BROKER_UNAUTHENTICATED',
             ...DECIDED,
             'BROKER_UNSUPPORTED_MEDIA_TYPE',
+            'BROKER_OBJECT_EXISTS',
             'BROKER_STORAGE_UNAVAILABLE',
             'BROKER_AUTH_UNAVAILABLE',
           ),
@@ -114,7 +115,7 @@ export const multipartRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: MultipartCompleteRequestSchema,
         response: {
           200: { ...refTo(MultipartCompletedSchema), description: 'The object exists.' },
-          ...problemResponses(EXAMPLE_PATH, ...UPLOAD_PROBLEMS, ...DECIDED, 'BROKER_UPLOAD_REJECTED'),
+          ...problemResponses(EXAMPLE_PATH, ...UPLOAD_PROBLEMS, ...DECIDED, 'BROKER_OBJECT_EXISTS', 'BROKER_UPLOAD_REJECTED'),
         },
       },
     },

@@ -75,6 +75,7 @@ export const uppySignRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'BROKER_LIMIT_EXCEEDED',
             'BROKER_UPLOAD_NOT_FOUND',
             'BROKER_UPLOAD_CLOSED',
+            'BROKER_OBJECT_EXISTS',
             'BROKER_UPLOAD_REJECTED',
             'BROKER_STORAGE_UNAVAILABLE',
             'BROKER_SIGNING_UNAVAILABLE',

@@ -33,6 +33,8 @@ export interface S3Signer {
     contentLength: number;
     /** Signed as S3's `x-amz-checksum-*` header: S3 computes it over the body and refuses a mismatch. */
     checksum?: BodyChecksum | undefined;
+    /** Signs `If-None-Match: *`: S3 refuses the PUT (412) when the key already holds an object. */
+    createOnly?: boolean | undefined;
     signingDate: Date;
     expiresInSeconds: number;
   }): Promise<PresignedPut>;
@@ -86,9 +88,14 @@ export function createS3Signer(config: S3Config, client: S3Client = createS3Clie
     return template;
   };
   return {
-    async presignPut({ key, contentType, contentLength, checksum, signingDate, expiresInSeconds }) {
+    async presignPut({ key, contentType, contentLength, checksum, createOnly, signingDate, expiresInSeconds }) {
       // All signed: without them a PUT URL signs only `host`, and the client could send any type and any size.
-      const headers = { 'content-type': contentType, 'content-length': String(contentLength), ...checksumHeader(checksum) };
+      const headers = {
+        'content-type': contentType,
+        'content-length': String(contentLength),
+        ...checksumHeader(checksum),
+        ...(createOnly ? { 'if-none-match': '*' } : {}),
+      };
       const url = await (await presigner()).presign({ command: 'PutObject', key, headers, signingDate, expiresInSeconds });
       return { url, headers };
     },

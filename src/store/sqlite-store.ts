@@ -21,6 +21,7 @@ interface EntitlementsTable {
   not_before: number | null; // epoch milliseconds
   expires_at: number | null;
   revoked_at: number | null;
+  create_only: number; // 0 or 1
   granted_by: string;
   reason: string;
   created_at: number; // epoch milliseconds, orders a subject's entitlements
@@ -48,6 +49,14 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'integer', (column) => column.notNull())
         .execute();
       await db.schema.createIndex('entitlements_subject').on('entitlements').column('subject').execute();
+    },
+  },
+  '0002-create-only': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('entitlements')
+        .addColumn('create_only', 'integer', (column) => column.notNull().defaultTo(0))
+        .execute();
     },
   },
 };
@@ -84,6 +93,8 @@ function toRecord(row: EntitlementsTable, resources: string[], actions: Action[]
     notBefore: toDate(row.not_before),
     expiresAt: toDate(row.expires_at),
     revokedAt: toDate(row.revoked_at),
+    // Anything but 0 is create-only: a row edited by hand fails closed.
+    createOnly: row.create_only !== 0,
     grantedBy: row.granted_by,
     reason: row.reason,
   };
@@ -133,6 +144,7 @@ export async function openSqliteStore(filename: string): Promise<EntitlementStor
         not_before: input.notBefore?.getTime() ?? null,
         expires_at: input.expiresAt?.getTime() ?? null,
         revoked_at: null,
+        create_only: input.createOnly ? 1 : 0,
         granted_by: input.grantedBy,
         reason: input.reason,
         created_at: now.getTime(),

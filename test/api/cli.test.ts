@@ -32,6 +32,7 @@ describe('the command-line tools', async () => {
     ['regression: an expiry in the past', ['--resource', 'shared/*', '--expires', '2020-01-01T00:00:00Z'], /in the past/],
     ['regression: "*" with write, the whole bucket', ['--resource', '*', '--action', 'write'], /starts with a wildcard/],
     ['a malformed pattern', ['--resource', '/shared/*'], /must not start with "\/"/],
+    ['--create-only on a read-only entitlement', ['--resource', 'shared/*', '--create-only'], /createOnly applies to writes/],
   ];
   for (const [name, args, reason] of refusals) {
     test(`entitlements grant refuses ${name}, saying why, without the usage text`, async () => {
@@ -56,6 +57,14 @@ describe('the command-line tools', async () => {
     assert.doesNotMatch((await cli('entitlements', 'list', '--sub', 'bob')).stdout, new RegExp(id));
     const all = (await cli('entitlements', 'list', '--sub', 'bob', '--all')).stdout;
     assert.match(all, new RegExp(`"id":"${id}".*"revokedAt":"\\d{4}-`));
+  });
+
+  test('grant --create-only: the entitlement says so, and without the flag it does not', async () => {
+    const createOnly = await grant('--resource', 'drop/bob/*', '--action', 'write', '--create-only');
+    assert.equal(createOnly.code, 0, createOnly.stderr);
+    assert.equal((JSON.parse(createOnly.stdout) as { createOnly: boolean }).createOnly, true);
+    const plain = await grant('--resource', 'drop/bob/*', '--action', 'write');
+    assert.equal((JSON.parse(plain.stdout) as { createOnly: boolean }).createOnly, false);
   });
 
   test('regression: dev-token --ttl -60 is a usage error, not a stack trace', async () => {

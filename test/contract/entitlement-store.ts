@@ -98,6 +98,7 @@ export function entitlementStoreContract(name: string, open: () => Promise<Entit
           notBefore: null,
           expiresAt: null,
           revokedAt: null,
+          createOnly: false,
           grantedBy: 'ops@example.com',
           reason: 'ticket 42: "quoted", unicode ✓',
         });
@@ -128,6 +129,16 @@ export function entitlementStoreContract(name: string, open: () => Promise<Entit
         assert.equal(found.notBefore.toISOString(), '2025-05-31T08:15:30.987Z');
         assert.equal(found.expiresAt.toISOString(), '2025-07-01T00:00:00.001Z');
         assert.equal(found.revokedAt, null);
+      });
+
+      test('createOnly comes back as written, and defaults to false', async () => {
+        const createOnly = await store.create(newEntitlement({ actions: ['write'], createOnly: true }), NOW);
+        const plain = await store.create(newEntitlement({ actions: ['write'], reason: 'plain' }), NOW);
+        const live = new Map((await store.liveFor('alice', NOW)).map((entitlement) => [entitlement.id, entitlement]));
+        assert.deepEqual(live.get(createOnly.id), createOnly);
+        assert.equal(live.get(createOnly.id)?.createOnly, true);
+        assert.deepEqual(live.get(plain.id), plain);
+        assert.equal(live.get(plain.id)?.createOnly, false);
       });
 
       test('a bundle-only entitlement comes back with no resources and no patterns', async () => {

@@ -143,6 +143,45 @@ describe('SQLite file store shared by the CLI and a running broker', () => {
       assert.equal(reads(live, 'shared/x'), false);
     });
 
+    test('regression: a create_only written by hand as anything but 0 fails closed (create-only)', async () => {
+      insertByHand(['drop/*'], { id: 'by-hand-2', actions: '["write"]' });
+      const database = new Database(filename);
+      try {
+        database.prepare(`update entitlements set create_only = 2 where id = 'by-hand-2'`).run();
+      } finally {
+        database.close();
+      }
+      const [found] = await broker.liveFor('alice', NOW);
+      assert.equal(found?.createOnly, true);
+    });
+
+    test('a file made before create-only existed opens, and its entitlements may replace keys as before', async () => {
+      const old = freshFilename();
+      const first = await openStore({ kind: 'sqlite', filename: old });
+      await first.close();
+      const database = new Database(old);
+      try {
+        // Back to the first schema: the second migration undone, as a broker of the previous release left the file.
+        database.exec(`alter table entitlements drop column create_only; delete from kysely_migration where name = '0002-create-only'`);
+        database
+          .prepare(
+            `insert into entitlements (id, subject, bundle_id, resources, actions, not_before, expires_at, revoked_at, granted_by, reason, created_at)
+             values ('old', 'alice', null, '["drop/*"]', '["write"]', null, null, null, 'dba', 'old release', ?)`,
+          )
+          .run(NOW.getTime());
+      } finally {
+        database.close();
+      }
+      const reopened = await openStore({ kind: 'sqlite', filename: old });
+      try {
+        const [found] = await reopened.liveFor('alice', NOW);
+        assert.equal(found?.id, 'old');
+        assert.equal(found.createOnly, false);
+      } finally {
+        await reopened.close();
+      }
+    });
+
     test('a row written by hand can still be revoked through the store', async () => {
       const id = insertByHand(['reports/*']);
       assert.equal(await cli.revoke(id, NOW), true);

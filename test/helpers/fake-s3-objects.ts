@@ -33,10 +33,13 @@ export function fakeS3Objects(): FakeS3Objects {
       if (!upload) throw Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' });
       return [...upload.parts].sort((a, b) => a.partNumber - b.partNumber);
     },
-    async completeMultipart(key, uploadId) {
-      fake.calls.push(`complete ${key} ${uploadId}`);
+    async completeMultipart(key, uploadId, _parts, options) {
+      fake.calls.push(`complete ${key} ${uploadId}${options?.createOnly ? ' if-none-match' : ''}`);
       const upload = uploads.get(uploadId);
       if (!upload) throw Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' });
+      if (options?.createOnly && objects.has(key)) {
+        throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+      }
       const size = fake.completedSize ?? upload.parts.reduce((sum, part) => sum + part.size, 0);
       objects.set(key, { size, etag: '"multipart-etag-3"' });
       uploads.delete(uploadId);

@@ -140,6 +140,7 @@ const ruleDraft = fc.record({
   resources: fc.option(fc.array(patternSource, { minLength: 1, maxLength: 3 }), { nil: undefined }),
   bundlePicks: fc.option(fc.array(fc.nat(4), { minLength: 1, maxLength: 2 }), { nil: undefined }),
   limits: fc.option(limitsArb, { nil: undefined }),
+  createOnly: fc.option(fc.boolean(), { nil: undefined }),
 });
 
 const OFFSETS = [-3600, -1, -0.5, 0, 0.5, 0.999, 1, 1.5, 59.9, 60, 3600, 10_000_000];
@@ -156,6 +157,7 @@ const entitlementDraft = fc.record({
   notBefore: instant,
   expiresAt: instant,
   revokedAt: instant,
+  createOnly: fc.boolean(),
 });
 
 export const defaultsArb: fc.Arbitrary<Defaults> = fc
@@ -255,6 +257,8 @@ function buildCase(parts: {
       ...(resources === undefined ? {} : { resources }),
       ...(bundleRefs === undefined ? {} : { bundles: [...new Set(bundleRefs)] }),
       ...(draft.limits === undefined ? {} : { limits: draft.limits }),
+      // createOnly on a rule without write is refused at load; such a rule keeps the default.
+      ...(draft.createOnly === undefined || !actions.includes('write') ? {} : { createOnly: draft.createOnly }),
     };
   });
 
@@ -268,6 +272,7 @@ function buildCase(parts: {
     notBefore: at(draft.notBefore),
     expiresAt: at(draft.expiresAt),
     revokedAt: at(draft.revokedAt),
+    createOnly: draft.createOnly && draft.actions.includes('write'),
   }));
 
   const { ask: a } = parts;

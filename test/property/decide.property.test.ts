@@ -38,8 +38,8 @@ describe('decide() against the reference model (test/property/policy-model.ts)',
             `expected an allow by ${expected.source.kind} "${expected.source.id}", got: ${JSON.stringify(decision)}`,
           );
           assert.deepEqual(
-            { source: decision.source, ttlSeconds: decision.ttlSeconds, maxBytes: decision.maxBytes },
-            { source: expected.source, ttlSeconds: expected.ttlSeconds, maxBytes: expected.maxBytes },
+            { source: decision.source, ttlSeconds: decision.ttlSeconds, maxBytes: decision.maxBytes, createOnly: decision.createOnly },
+            { source: expected.source, ttlSeconds: expected.ttlSeconds, maxBytes: expected.maxBytes, createOnly: expected.createOnly },
           );
         } else {
           assert.ok(!decision.allow, `expected ${expected.code}, got an allow by ${JSON.stringify(decision)}`);

@@ -115,6 +115,7 @@ export interface ModelRule {
   readonly resources?: readonly string[];
   readonly bundles?: readonly string[];
   readonly limits?: Limits;
+  readonly createOnly?: boolean;
 }
 
 export interface ModelEntitlement {
@@ -126,6 +127,7 @@ export interface ModelEntitlement {
   readonly notBefore: Date | null;
   readonly expiresAt: Date | null;
   readonly revokedAt: Date | null;
+  readonly createOnly: boolean;
 }
 
 export interface ModelCase {
@@ -163,6 +165,7 @@ export interface Candidate {
   readonly bundles: readonly string[];
   readonly limits: Limits;
   readonly millisecondsLeft: number;
+  readonly createOnly: boolean;
 }
 
 /** The rules and entitlements that apply to this caller and action, in decision order: rules in file order, then entitlements. */
@@ -176,6 +179,7 @@ export function candidates(c: ModelCase): Candidate[] {
       bundles: rule.bundles ?? [],
       limits: rule.limits ?? {},
       millisecondsLeft: Number.POSITIVE_INFINITY,
+      createOnly: rule.createOnly === true,
     }));
   const fromEntitlements = c.entitlements
     .filter((e) => e.subject === who.sub && e.actions.includes(ask.action) && liveAt(e, now))
@@ -185,6 +189,7 @@ export function candidates(c: ModelCase): Candidate[] {
       bundles: e.bundleId === null ? [] : [e.bundleId],
       limits: {},
       millisecondsLeft: millisecondsLeft(e, now),
+      createOnly: e.createOnly,
     }));
   return [...fromRules, ...fromEntitlements];
 }
@@ -251,7 +256,7 @@ export function limitsFit(limits: Limits, c: ModelCase): boolean {
 }
 
 export type Expected =
-  | { allow: true; source: Candidate['source']; ttlSeconds: number; maxBytes: number }
+  | { allow: true; source: Candidate['source']; ttlSeconds: number; maxBytes: number; createOnly: boolean }
   | { allow: false; code: 'BROKER_FORBIDDEN' }
   | { allow: false; code: 'BROKER_LIMIT_EXCEEDED'; source: Candidate['source'] };
 
@@ -271,7 +276,14 @@ export function expectedDecision(c: ModelCase): Expected {
   const covering = candidates(c).filter((candidate) => coversTarget(candidate, c) && candidate.millisecondsLeft >= 1000);
   const fitting = covering.find((candidate) => limitsFit(candidate.limits, c));
   if (fitting !== undefined) {
-    return { allow: true, source: fitting.source, ttlSeconds: ttlFor(fitting, c), maxBytes: maxBytesFor(fitting.limits, c.defaults) };
+    return {
+      allow: true,
+      source: fitting.source,
+      ttlSeconds: ttlFor(fitting, c),
+      maxBytes: maxBytesFor(fitting.limits, c.defaults),
+      // The candidate that decides says whether the upload may replace a key: never one that did not fit.
+      createOnly: fitting.createOnly,
+    };
   }
   const first = covering[0];
   return first === undefined

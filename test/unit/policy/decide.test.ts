@@ -568,3 +568,31 @@ describe('TTL', () => {
     assert.equal(allowed(run({ policy: bundles, who: alice, ask: readBundle('demo', { ttlSeconds: 900 }) })).ttlSeconds, 300);
   });
 });
+
+describe('create-only', () => {
+  const policy = policyOf([
+    { id: 'inbox', actions: ['write'], resources: ['inbox/{sub}/*'], createOnly: true },
+    { id: 'own', actions: ['read', 'write'], resources: ['uploads/{sub}/*', 'inbox/{sub}/*'] },
+  ]);
+  const write = (key: string) => writeKey(key, { contentType: 'text/plain', contentLength: 1 });
+
+  test('a grant decided by a create-only rule says so; one decided by another rule does not', () => {
+    assert.equal(allowed(run({ policy, who: alice, ask: write('inbox/alice/a') })).createOnly, true);
+    assert.equal(allowed(run({ policy, who: alice, ask: write('uploads/alice/a') })).createOnly, false);
+  });
+
+  test('the first rule that fits decides: a create-only rule whose limits do not fit leaves the grant to the next, which may replace', () => {
+    const limited = policyOf([
+      { id: 'inbox', actions: ['write'], resources: ['inbox/{sub}/*'], createOnly: true, limits: { maxBytes: 0 } },
+      { id: 'own', actions: ['write'], resources: ['inbox/{sub}/*'] },
+    ]);
+    const decision = allowed(run({ policy: limited, who: alice, ask: write('inbox/alice/a') }));
+    assert.deepEqual([decision.source.id, decision.createOnly], ['own', false]);
+  });
+
+  test('a create-only entitlement says so too', () => {
+    const entitlements = [entitlement({ id: 'e-drop', resources: ['drop/*'], actions: ['write'], createOnly: true })];
+    const decision = allowed(run({ policy: policyOf([]), who: alice, ask: write('drop/a'), entitlements }));
+    assert.deepEqual([decision.source, decision.createOnly], [{ kind: 'entitlement', id: 'e-drop' }, true]);
+  });
+});

@@ -34,6 +34,7 @@ const record = (overrides: Partial<EntitlementRecord> = {}): EntitlementRecord =
   notBefore: null,
   expiresAt: null,
   revokedAt: null,
+  createOnly: false,
   grantedBy: 'ops',
   reason: 'ticket 42',
   ...overrides,
@@ -139,6 +140,12 @@ describe('entitlementProblems: each rule', () => {
     ]);
   });
 
+  test('createOnly without write: it would change nothing, so it is refused', () => {
+    assert.deepEqual(problemsOf(valid({ createOnly: true })), ['createOnly applies to writes: add the write action']);
+    assert.deepEqual(problemsOf(valid({ createOnly: true, actions: ['read', 'write'] })), []);
+    assert.deepEqual(problemsOf(valid({ createOnly: false })), []);
+  });
+
   test('a date that is not a date', () => {
     assert.deepEqual(problemsOf(valid({ notBefore: new Date('nope') })), ['notBefore is not a date']);
     assert.deepEqual(problemsOf(valid({ expiresAt: new Date(Number.NaN) })), ['expiresAt is not a date']);
@@ -230,6 +237,7 @@ describe('recordOf', () => {
       notBefore: NOW,
       expiresAt: secondsFromNow(60),
       revokedAt: secondsFromNow(30),
+      createOnly: true,
       grantedBy: 'shop',
       reason: 'purchase',
     });
@@ -239,6 +247,7 @@ describe('recordOf', () => {
     assert.deepEqual(Object.keys(output).sort(), [
       'actions',
       'bundleId',
+      'createOnly',
       'expiresAt',
       'grantedBy',
       'id',

@@ -32,6 +32,7 @@ export function entitlement(overrides: Partial<EntitlementRecord> & Pick<Entitle
     notBefore: null,
     expiresAt: null,
     revokedAt: null,
+    createOnly: false,
     grantedBy: 'test',
     reason: 'test',
     ...overrides,

@@ -183,6 +183,10 @@ rules:
   - id: writes-bundle
     actions: [read, write]
     bundles: [demo]
+  - id: create-only-reads
+    actions: [read]
+    resources: ["r/*"]
+    createOnly: true
   - id: empty
     actions: [read]
   - id: bad-patterns
@@ -202,6 +206,7 @@ bundles:
     'rule "dupe" is defined twice',
     'rule "unknown-bundle" names unknown bundle "nope"',
     'rule "writes-bundle": bundles are read-only',
+    'rule "create-only-reads": createOnly applies to writes, and it grants none',
     'rule "empty" names no resources and no bundles',
     'rule "bad-patterns": pattern "/leading": must not start with "/"',
     'rule "bad-patterns": pattern "why?": "?" is not allowed; use "*"',
@@ -215,7 +220,7 @@ bundles:
   }
 
   test('reports nothing else', () => {
-    assert.equal(problems.length, 9, problems.join('\n'));
+    assert.equal(problems.length, 10, problems.join('\n'));
   });
 });
 

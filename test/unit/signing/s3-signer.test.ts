@@ -101,6 +101,32 @@ for (const [name, config] of configs) {
         assert.equal(ours.headers['x-amz-checksum-sha256'], checksum.value);
       });
 
+      test(`create-only PUT ${JSON.stringify(key)}`, async () => {
+        const ours = await signer.presignPut({
+          key,
+          contentType: 'image/png',
+          contentLength: 1234,
+          createOnly: true,
+          signingDate,
+          expiresInSeconds: 600,
+        });
+        const command = new PutObjectCommand({
+          Bucket: config.bucket,
+          Key: key,
+          ContentType: 'image/png',
+          ContentLength: 1234,
+          IfNoneMatch: '*',
+        });
+        const sdk = await getSignedUrl(client, command, {
+          expiresIn: 600,
+          signingDate,
+          signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']),
+        });
+        assert.equal(ours.url, sdk);
+        assert.equal(new URL(ours.url).searchParams.get('X-Amz-SignedHeaders'), 'content-length;content-type;host;if-none-match');
+        assert.equal(ours.headers['if-none-match'], '*');
+      });
+
       test(`UploadPart ${JSON.stringify(key)}`, async () => {
         const ours = await signer.presignPart({
           key,
