@@ -18,6 +18,7 @@ import { bundleRoutes } from './routes/bundles.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { operationRoutes } from './routes/operations.js';
 import { companionS3Routes } from './routes/companion-s3.js';
+import { COMPANION_PREFIX, companionFormatter, isCompanionUrl } from './errors/companion.js';
 import { multipartRoutes } from './routes/multipart.js';
 import { uppySignRoutes } from './routes/uppy-sign.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -72,7 +73,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler: (error, socket) => clientError(error, socket),
     frameworkErrors: (error, request, reply) => {
       const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed';
-      problemFormatter.send(request, reply, { code: 'BROKER_VALIDATION', detail });
+      const formatter = isCompanionUrl(request.url) ? companionFormatter : problemFormatter;
+      formatter.send(request, reply, { code: 'BROKER_VALIDATION', detail });
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   clientError = clientErrorHandler(app.log);
@@ -119,7 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await authenticated.register(multipartRoutes);
     await authenticated.register(uppySignRoutes);
     // Uppy 5's Companion protocol, with Companion's error shape inside its prefix only.
-    await authenticated.register(companionS3Routes, { prefix: '/s3' });
+    await authenticated.register(companionS3Routes, { prefix: COMPANION_PREFIX });
     await authenticated.register(downloadRoutes);
     await authenticated.register(bundleRoutes, { config });
     if (options.authenticatedRoutes) await authenticated.register(options.authenticatedRoutes);

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { BrokerError } from '../errors/catalogue.js';
 import { companionFormatter } from '../errors/companion.js';
 import { errorHandlerFor, notFoundHandlerFor } from '../errors/error-handler.js';
+import { UploadRequestSchema } from '../grants/schemas.js';
 import { callerOf } from './caller.js';
 
 /**
@@ -48,7 +49,7 @@ export const companionS3Routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         ...doc('companionParams', 'Uppy 5: a presigned PUT for one file (metadata[size] required)'),
         querystring: Type.Object(
-          { filename: Type.String({ minLength: 1, maxLength: 255 }), type: Type.String({ minLength: 1, maxLength: 255 }) },
+          { filename: Type.String({ minLength: 1, maxLength: 255 }), type: UploadRequestSchema.properties.contentType },
           { additionalProperties: Type.String({ maxLength: 1024 }) },
         ),
       },
@@ -74,7 +75,7 @@ export const companionS3Routes: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object(
           {
             filename: Type.String({ minLength: 1, maxLength: 255 }),
-            type: Type.String({ minLength: 1, maxLength: 255 }),
+            type: UploadRequestSchema.properties.contentType,
             metadata: Type.Optional(Meta),
           },
           { additionalProperties: false },

@@ -142,4 +142,76 @@ describe("Uppy 5's Companion protocol at /s3", async () => {
       assert.match(response.json<{ message: string }>().message, /metadata\.size/);
     }
   });
+  // Companion's own routes get the same bad-input corpus as the rest: never a 5xx, always a message for Uppy to show.
+  const badInputs: { name: string; method: 'GET' | 'POST' | 'DELETE'; url: string; payload?: string }[] = [
+    { name: 'params without filename', method: 'GET', url: '/s3/params?type=image%2Fpng&metadata%5Bsize%5D=1' },
+    { name: 'params with an empty type', method: 'GET', url: '/s3/params?filename=a&type=&metadata%5Bsize%5D=1' },
+    {
+      name: 'params with a type carrying a newline',
+      method: 'GET',
+      url: '/s3/params?filename=a&type=text%2Fplain%0D%0Ax%3A1&metadata%5Bsize%5D=1',
+    },
+    {
+      name: 'params with a 2000-character meta value',
+      method: 'GET',
+      url: `/s3/params?filename=a&type=image%2Fpng&metadata%5Bsize%5D=${'9'.repeat(2000)}`,
+    },
+    { name: 'create with a null body', method: 'POST', url: '/s3/multipart', payload: 'null' },
+    {
+      name: 'create with metadata as a list',
+      method: 'POST',
+      url: '/s3/multipart',
+      payload: '{"filename":"a","type":"video/mp4","metadata":[1]}',
+    },
+    {
+      name: 'create with a size of 1e300',
+      method: 'POST',
+      url: '/s3/multipart',
+      payload: '{"filename":"a","type":"video/mp4","metadata":{"size":1e300}}',
+    },
+    {
+      name: 'create with an unknown field',
+      method: 'POST',
+      url: '/s3/multipart',
+      payload: '{"filename":"a","type":"video/mp4","bucket":"x"}',
+    },
+    { name: 'list without a key', method: 'GET', url: '/s3/multipart/u1' },
+    { name: 'a part number of 0', method: 'GET', url: '/s3/multipart/u1/0?key=k' },
+    { name: 'a part number that is not a number', method: 'GET', url: '/s3/multipart/u1/abc?key=k' },
+    { name: 'a batch of part numbers with a gap', method: 'GET', url: '/s3/multipart/u1/batch?key=k&partNumbers=1,,2' },
+    {
+      name: 'a batch of 101 part numbers',
+      method: 'GET',
+      url: `/s3/multipart/u1/batch?key=k&partNumbers=${Array.from({ length: 101 }, (_, i) => i + 1).join(',')}`,
+    },
+    { name: 'complete with no parts', method: 'POST', url: '/s3/multipart/u1/complete?key=k', payload: '{"parts":[]}' },
+    {
+      name: 'complete with a part number of 10001',
+      method: 'POST',
+      url: '/s3/multipart/u1/complete?key=k',
+      payload: '{"parts":[{"PartNumber":10001,"ETag":"x"}]}',
+    },
+    {
+      name: 'complete an unknown upload',
+      method: 'POST',
+      url: '/s3/multipart/u1/complete?key=k',
+      payload: '{"parts":[{"PartNumber":1,"ETag":"x"}]}',
+    },
+    { name: 'regression: malformed percent-encoding in the upload id', method: 'GET', url: '/s3/multipart/%E0%A4%A?key=k' },
+    { name: 'regression: abort an upload id of 2000 characters', method: 'DELETE', url: `/s3/multipart/${'a'.repeat(2000)}?key=k` },
+  ];
+  for (const item of badInputs) {
+    test(`bad input, ${item.name}: a 4xx in Companion's shape with a message`, async () => {
+      const response = await app.inject({
+        method: item.method,
+        url: item.url,
+        headers: { ...alice, ...(item.payload === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(item.payload === undefined ? {} : { payload: item.payload }),
+      });
+      assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${response.statusCode} ${response.body}`);
+      const body = response.json<{ message?: string; code?: string }>();
+      assert.ok(typeof body.message === 'string' && body.message.length > 0, response.body);
+      assert.match(body.code ?? '', /^BROKER_/u);
+    });
+  }
 });
