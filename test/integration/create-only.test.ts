@@ -6,6 +6,7 @@ import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import type { EntitlementStore } from '../../src/store/entitlement-store.js';
 import { testApp } from '../helpers/app.js';
 import { testConfig } from '../helpers/config.js';
+import { downloadBytes } from '../helpers/download.js';
 import { startS3Endpoint, type S3Endpoint } from '../helpers/s3-endpoint.js';
 import { bearer } from '../helpers/tokens.js';
 
@@ -56,14 +57,7 @@ describe('create-only grants against a real S3 endpoint', () => {
     return response.json<PutGrant>();
   }
   const put = async (grant: PutGrant, body: Buffer | string, headers = grant.headers) => fetch(grant.url, { method: 'PUT', headers, body });
-  async function read(key: string): Promise<Buffer> {
-    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: [key] }, headers: alice });
-    const [result] = response.json<{ results: { url?: string }[] }>().results;
-    assert.ok(result?.url, response.body);
-    const get = await fetch(result.url);
-    assert.equal(get.status, 200);
-    return Buffer.from(await get.arrayBuffer());
-  }
+  const read = (key: string): Promise<Buffer> => downloadBytes(app, alice, key);
 
   test('a PUT creates the key; a second grant for it is refused by S3 (412), and the first bytes stay', async () => {
     const key = `inbox/alice/${randomUUID()}.bin`;

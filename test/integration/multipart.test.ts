@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { testApp } from '../helpers/app.js';
 import { testConfig } from '../helpers/config.js';
+import { downloadBytes } from '../helpers/download.js';
 import { startS3Endpoint, type S3Endpoint } from '../helpers/s3-endpoint.js';
 import { bearer } from '../helpers/tokens.js';
 
@@ -59,14 +60,7 @@ describe('multipart uploads against a real S3 endpoint', () => {
     assert.ok(etag, 'S3 answers each part with an ETag');
     return etag;
   }
-  async function download(key: string): Promise<Buffer> {
-    const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: [key] }, headers: alice });
-    const [result] = response.json<{ results: { url?: string }[] }>().results;
-    assert.ok(result?.url, response.body);
-    const get = await fetch(result.url);
-    assert.equal(get.status, 200);
-    return Buffer.from(await get.arrayBuffer());
-  }
+  const download = (key: string): Promise<Buffer> => downloadBytes(app, alice, key);
 
   test('the mobile path: two parts, the network drops, list, the rest, complete; the same bytes come back', async () => {
     const bytes = randomBytes(12 * MIB);
