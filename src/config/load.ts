@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
@@ -110,6 +110,21 @@ function s3Config(env: Env, hasAwsKeys: boolean, mode: Mode, errors: string[], d
   return { region, bucket: DEVELOPMENT_S3.bucket, endpoint, forcePathStyle: env.S3_FORCE_PATH_STYLE ?? true, credentials };
 }
 
+/** CloudFront key groups take RSA 2048 and ECDSA P-256 keys; anything else would sign URLs no distribution accepts. */
+function cloudfrontKeyProblem(key: KeyObject): string | undefined {
+  const details = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = details?.modulusLength ?? 0;
+    return bits < MIN_RSA_BITS ? `RSA keys shorter than ${MIN_RSA_BITS} bits are refused (CloudFront requires 2048)` : undefined;
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    return details?.namedCurve === 'prime256v1'
+      ? undefined
+      : `ECDSA keys must be on P-256 (this one is on ${details?.namedCurve ?? 'an unknown curve'})`;
+  }
+  return `must be an RSA 2048 or ECDSA P-256 private key (this one is ${key.asymmetricKeyType ?? 'not asymmetric'})`;
+}
+
 async function cloudfrontConfig(
   env: Env,
   mode: Mode,
@@ -130,10 +145,8 @@ async function cloudfrontConfig(
   const hashAlgorithm = env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1';
   if (env.CLOUDFRONT_KEY_PAIR_ID && privateKey !== undefined) {
     try {
-      const key = createPrivateKey(privateKey);
-      if (key.asymmetricKeyType !== 'rsa') errors.push('CLOUDFRONT_PRIVATE_KEY: must be an RSA private key');
-      else if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS)
-        errors.push(`CLOUDFRONT_PRIVATE_KEY: RSA keys shorter than ${MIN_RSA_BITS} bits are refused (CloudFront requires 2048)`);
+      const problem = cloudfrontKeyProblem(createPrivateKey(privateKey));
+      if (problem !== undefined) errors.push(`CLOUDFRONT_PRIVATE_KEY: ${problem}`);
     } catch {
       errors.push('CLOUDFRONT_PRIVATE_KEY: not a PEM private key (the value is not shown)');
     }

@@ -43,11 +43,12 @@ export function shareableExpiry(now: Date, ttlSeconds: number): Date {
 export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSigner {
   // Parsed once: parsing the PEM on every call costs more than the signature.
   const privateKey: KeyObject = createPrivateKey(config.privateKey);
-  const digest = config.hashAlgorithm === 'SHA256' ? 'RSA-SHA256' : 'RSA-SHA1';
+  // The digest alone: Node signs PKCS#1 v1.5 with an RSA key and DER-encoded ECDSA with a P-256 key, as openssl does.
+  const digest = config.hashAlgorithm === 'SHA256' ? 'sha256' : 'sha1';
   const origin = `https://${config.domain}`;
-  // PKCS#1 v1.5 signatures are deterministic: an identical policy (same resource, same
-  // expiry second) always gets the same signature, so recent ones are reused instead of
-  // paying an RSA operation again. With shareableExpiry() every grant of one object or
+  // An identical policy (same resource, same expiry second) needs no new signature: recent
+  // ones are reused instead of paying a private-key operation again (RSA's PKCS#1 v1.5 gives
+  // the same signature anyway; ECDSA's differ but each verifies). With shareableExpiry() every grant of one object or
   // bundle in the same window has an identical policy. Oldest entries are dropped first.
   const signatures = new Map<string, string>();
   const sign = (policy: string): string => {

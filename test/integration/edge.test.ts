@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -163,4 +163,76 @@ describe('grants fetched through the local CloudFront edge', () => {
     assert.equal(outside.status, 403);
     assert.match(await outside.text(), /outside the policy Resource/u);
   });
+});
+
+describe('every CloudFront signing algorithm, end to end through the edge', () => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const algorithms = [
+    { name: 'RSA-2048 with SHA-1', keyPairId: 'KTESTKEYPAIR01', ...cloudfrontKeyPair(), hashAlgorithm: 'SHA1' as const },
+    { name: 'RSA-2048 with SHA-256', keyPairId: 'KTESTKEYPAIR01', ...cloudfrontKeyPair(), hashAlgorithm: 'SHA256' as const },
+    {
+      name: 'ECDSA P-256 with SHA-256',
+      keyPairId: 'KECDSATEST01',
+      privateKey: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      publicKey: ec.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      hashAlgorithm: 'SHA256' as const,
+    },
+  ];
+  let endpoint: S3Endpoint;
+  const alice = bearer({ sub: 'alice' });
+  const key = 'public/demo/algorithms.txt';
+
+  before(async () => {
+    endpoint = await startS3Endpoint();
+    const client = createS3Client(endpoint.config);
+    await client.send(
+      new PutObjectCommand({ Bucket: endpoint.config.bucket, Key: key, Body: 'signed three ways', ContentType: 'text/plain' }),
+    );
+    client.destroy();
+  });
+  after(() => endpoint?.stop());
+
+  for (const algorithm of algorithms) {
+    test(`${algorithm.name}: a download URL and bundle cookies from the broker open the object at the edge; tampering does not`, async () => {
+      let host = '';
+      const edge = createEdgeServer({
+        get origin() {
+          return `https://${host}`;
+        },
+        keyGroup: new Map([[algorithm.keyPairId, algorithm.publicKey]]),
+        s3: endpoint.config,
+      });
+      await new Promise<void>((resolve) => edge.listen(0, '127.0.0.1', resolve));
+      host = `127.0.0.1:${(edge.address() as AddressInfo).port}`;
+      const { keyPairId, privateKey, hashAlgorithm } = algorithm;
+      const app = await testApp({
+        config: { ...testConfig(), s3: endpoint.config, cloudfront: { domain: host, keyPairId, privateKey, hashAlgorithm } },
+      });
+      try {
+        const granted = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: [key] }, headers: alice });
+        const url = granted.json<{ results: { url?: string }[] }>().results[0]?.url ?? '';
+        assert.equal(new URL(url).searchParams.get('Hash-Algorithm'), hashAlgorithm === 'SHA256' ? 'SHA256' : null);
+        const viaUrl = await fetch(url.replace(/^https:/u, 'http:'));
+        assert.equal(viaUrl.status, 200);
+        assert.equal(await viaUrl.text(), 'signed three ways');
+        const tampered = await fetch(
+          url.replace(/^https:/u, 'http:').replace(/Signature=(.)/u, (_, first: string) => `Signature=${first === 'A' ? 'B' : 'A'}`),
+        );
+        assert.equal(tampered.status, 403);
+
+        const cookies = await app.inject({ method: 'POST', url: '/v1/bundles/demo/cookies', headers: alice });
+        assert.equal(cookies.statusCode, 200, cookies.body);
+        const cookie = cookies.cookies.map(({ name, value }) => `${name}=${value}`).join('; ');
+        const viaCookies = await fetch(`http://${host}/${key}`, { headers: { cookie } });
+        assert.equal(viaCookies.status, 200);
+        assert.equal(await viaCookies.text(), 'signed three ways');
+        const otherKeyGroup = await fetch(`http://${host}/${key}`, { headers: { cookie: cookie.replace(keyPairId, 'KSOMEONEELSE1') } });
+        assert.equal(otherKeyGroup.status, 403);
+      } finally {
+        await app.close();
+        edge.closeAllConnections();
+        await new Promise((resolve) => edge.close(resolve));
+      }
+    });
+  }
 });

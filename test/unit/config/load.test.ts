@@ -306,6 +306,28 @@ describe('loadConfig: production', () => {
     findError(errors, /^JWT_PUBLIC_KEY: RSA keys shorter than 2048 bits/);
   });
 
+  test('CloudFront keys: RSA 2048 and ECDSA P-256 are accepted; other curves and key types are named and refused', async () => {
+    const pem = (key: { privateKey: { export(options: { type: 'pkcs8'; format: 'pem' }): string | Buffer } }) =>
+      key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const withKey = (privateKey: string) =>
+      load({
+        CLOUDFRONT_DOMAIN: 'd111111abcdef8.cloudfront.net',
+        CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
+        CLOUDFRONT_PRIVATE_KEY: privateKey,
+      });
+    const accepted = await withKey(pem(generateKeyPairSync('ec', { namedCurve: 'prime256v1' })));
+    assert.ok(accepted.ok, JSON.stringify(accepted));
+    assert.equal(accepted.config.cloudfront?.keyPairId, 'K2JCJMDEHXQW5F');
+    findError(
+      errorsOf(await withKey(pem(generateKeyPairSync('ec', { namedCurve: 'secp384r1' })))),
+      /^CLOUDFRONT_PRIVATE_KEY: ECDSA keys must be on P-256 \(this one is on secp384r1\)/,
+    );
+    findError(
+      errorsOf(await withKey(pem(generateKeyPairSync('ed25519')))),
+      /^CLOUDFRONT_PRIVATE_KEY: must be an RSA 2048 or ECDSA P-256 private key \(this one is ed25519\)/,
+    );
+  });
+
   test('CLOUDFRONT_DOMAIN alone is refused in production (the development key pair is refused)', async () => {
     const errors = errorsOf(await load({ NODE_ENV: 'production', CLOUDFRONT_DOMAIN: 'd111111abcdef8.cloudfront.net' }));
     findError(errors, /^CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY\(_FILE\): must be set in production/);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, verify } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
+import { verifyRequest } from '../../../src/edge/verify.js';
 import { encodeKeyForCloudFront } from '../../../src/keys/cloudfront-path.js';
 import { createCloudFrontSigner, shareableExpiry } from '../../../src/signing/cloudfront-signer.js';
 import { cannedPolicyOf, fromCloudFrontBase64, verifyCloudFrontSignature } from '../../helpers/cloudfront.js';
@@ -155,5 +157,45 @@ describe('shareable expiry and signature reuse', () => {
     const base = signatureOf(signer.signUrl('public/a.mp4', expiresAt));
     assert.notEqual(signatureOf(signer.signUrl('public/b.mp4', expiresAt)), base);
     assert.notEqual(signatureOf(signer.signUrl('public/a.mp4', new Date(expiresAt.getTime() + 1000))), base);
+  });
+});
+
+describe('ECDSA P-256 keys (accepted by CloudFront key groups since 2025; the AWS JS signer cannot make them)', () => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const ecPrivate = ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const ecPublic = ec.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const keyGroup = new Map([['KECDSATEST01', ecPublic]]);
+  const edge = { origin: `https://${domain}`, keyGroup, now: new Date('2029-12-31T23:00:00Z') };
+  const asRequest = (url: string, cookies: Record<string, string> = {}) => {
+    const { pathname, search } = new URL(url);
+    return { method: 'GET', path: pathname, query: search.slice(1), cookies, clientIp: '192.0.2.1' };
+  };
+
+  for (const hashAlgorithm of ['SHA1', 'SHA256'] as const) {
+    const signer = createCloudFrontSigner({ domain, keyPairId: 'KECDSATEST01', privateKey: ecPrivate, hashAlgorithm });
+
+    test(`${hashAlgorithm}: a signed URL is a DER ECDSA signature the local edge accepts, and only for its own object`, () => {
+      const url = signer.signUrl('public/video.mp4', expiresAt);
+      assert.equal(new URL(url).searchParams.get('Hash-Algorithm'), hashAlgorithm === 'SHA256' ? 'SHA256' : null);
+      const canned = cannedPolicyOf(url);
+      const signature = fromCloudFrontBase64(canned.signature);
+      assert.equal(signature[0], 0x30, 'a DER SEQUENCE, as openssl writes it');
+      assert.ok(verify(hashAlgorithm === 'SHA256' ? 'sha256' : 'sha1', Buffer.from(canned.policy), ecPublic, signature));
+      assert.deepEqual(verifyRequest(asRequest(url), edge), { ok: true });
+      const other = url.replace('video.mp4', 'other.mp4');
+      assert.equal(verifyRequest(asRequest(other), edge).ok, false);
+    });
+
+    test(`${hashAlgorithm}: signed cookies open the bundle at the local edge`, () => {
+      const cookies = signer.signCookies(`https://${domain}/public/demo/*`, expiresAt);
+      assert.equal(cookies['CloudFront-Hash-Algorithm'], hashAlgorithm === 'SHA256' ? 'SHA256' : undefined);
+      assert.deepEqual(verifyRequest(asRequest(`https://${domain}/public/demo/a.jpg`, { ...cookies }), edge), { ok: true });
+      assert.equal(verifyRequest(asRequest(`https://${domain}/private/a.jpg`, { ...cookies }), edge).ok, false);
+    });
+  }
+
+  test('a policy signed once is reused: the same URL within the window, though ECDSA signatures are randomised', () => {
+    const signer = createCloudFrontSigner({ domain, keyPairId: 'KECDSATEST01', privateKey: ecPrivate, hashAlgorithm: 'SHA256' });
+    assert.equal(signer.signUrl('public/a.txt', expiresAt), signer.signUrl('public/a.txt', expiresAt));
   });
 });
