@@ -1,8 +1,10 @@
 import 'dotenv/config';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
+import { pino } from 'pino';
 import type { Config } from './config/config.js';
-import { loadConfig } from './config/load.js';
+import { startEdge } from './edge/start.js';
+import { loadConfig, localEdgeDistribution } from './config/load.js';
 
 function banner(config: Config): string {
   const line = '='.repeat(78);
@@ -23,8 +25,8 @@ if (!result.ok) {
   for (const error of result.errors) process.stderr.write(`  - ${error}\n`);
   process.exit(1);
 }
-const { config } = result;
-if (config.developmentDefaults.length > 0) process.stderr.write(`${banner(config)}\n`);
+const loaded = result.config;
+if (loaded.developmentDefaults.length > 0) process.stderr.write(`${banner(loaded)}\n`);
 
 /** Start-up failures an operator can fix (a DATA_DIR that cannot be written, a port in use) say so in one line. */
 function cannotStart(error: unknown): never {
@@ -33,10 +35,30 @@ function cannotStart(error: unknown): never {
   process.exit(1);
 }
 
+// On the embedded defaults the local CloudFront edge runs beside the broker, so bundle cookies work out of the box.
+const { cloudfront } = loaded;
+const localEdge = cloudfront?.localEdge;
+const edge =
+  cloudfront === undefined || localEdge === undefined
+    ? undefined
+    : await startEdge({
+        cloudfront,
+        s3: loaded.s3,
+        origin: (port) => localEdgeDistribution(port).origin,
+        ...localEdge,
+        logger: pino({ level: loaded.logLevel, base: { service: 'access-broker-edge' } }),
+      }).catch(cannotStart);
+// With EDGE_PORT=0 (tests) the system picks the port: grants name the one the edge got.
+const config: Config =
+  cloudfront === undefined || localEdge === undefined || edge === undefined
+    ? loaded
+    : { ...loaded, cloudfront: { ...cloudfront, ...localEdgeDistribution(edge.port), localEdge: { ...localEdge, port: edge.port } } };
+
 const app = await buildApp({ config }).catch(cannotStart);
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error');
   else app.log.info({ signal }, 'closing');
   await app.close();
+  await edge?.close();
 });
 await app.listen({ host: config.host, port: config.port }).catch(cannotStart);

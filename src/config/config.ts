@@ -14,7 +14,14 @@ export interface CloudFrontConfig {
   readonly keyPairId: string;
   readonly privateKey: string;
   readonly hashAlgorithm: 'SHA1' | 'SHA256';
+  /** The scheme and host that grants name; `https://<domain>` unless the broker runs its own local edge (plain http). */
+  readonly origin?: string;
+  /** Set when the broker runs the local CloudFront edge beside itself (the embedded default): where it listens. */
+  readonly localEdge?: { readonly host: string; readonly port: number };
 }
+
+/** The scheme and host CloudFront grants name. */
+export const cloudfrontOrigin = (cloudfront: CloudFrontConfig): string => cloudfront.origin ?? `https://${cloudfront.domain}`;
 
 export interface S3Config {
   readonly region: string;

@@ -39,6 +39,9 @@ export const EnvSchema = Type.Object({
   CLOUDFRONT_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN', examples: ['"<the PEM text of the key>"'] })),
   CLOUDFRONT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/run/secrets/cloudfront.pem'] })),
   CLOUDFRONT_HASH_ALGORITHM: Type.Optional(Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256')], { examples: ['SHA256'] })),
+  EDGE_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, examples: [8787] })),
+  EDGE_HOST: Type.Optional(Type.String({ minLength: 1, examples: ['127.0.0.1'] })),
+  EDGE_ORIGIN_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+$', examples: ['https://d111111abcdef8.cloudfront.net'] })),
 
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32, examples: ['a-random-string-of-at-least-32-characters'] })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN', examples: ['"-----BEGIN PUBLIC KEY-----\\n..."'] })),

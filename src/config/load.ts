@@ -16,6 +16,15 @@ import { DEVELOPMENT_BUCKET, productionProblems } from './production.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
+/** Where `npm start` runs the local CloudFront edge on the embedded defaults, and `npm run edge` listens. */
+export const DEFAULT_EDGE_PORT = 8787;
+
+/** The embedded edge as a distribution: `localhost`, so the cookies the broker sets on localhost reach it; plain http. */
+export const localEdgeDistribution = (port: number): { domain: string; origin: string } => ({
+  domain: `localhost:${port}`,
+  origin: `http://localhost:${port}`,
+});
+
 export const DEVELOPMENT_S3 = { endpoint: 'http://localhost:4566', bucket: DEVELOPMENT_BUCKET, region: 'us-east-1' } as const;
 
 const example = (name: EnvName): string => {
@@ -125,12 +134,30 @@ function cloudfrontKeyProblem(key: KeyObject): string | undefined {
   return `must be an RSA 2048 or ECDSA P-256 private key (this one is ${key.asymmetricKeyType ?? 'not asymmetric'})`;
 }
 
+/** The embedded default: a local edge (src/edge) on localhost, trusting the development key pair the broker signs with. */
+async function localEdgeConfig(env: Env, dev: () => Promise<DevelopmentSecrets>, defaults: string[]): Promise<CloudFrontConfig> {
+  const secrets = await dev();
+  const port = env.EDGE_PORT ?? DEFAULT_EDGE_PORT;
+  const distribution = localEdgeDistribution(port);
+  defaults.push(
+    `CloudFront: a local edge at ${distribution.origin}, run beside the broker, trusting development key pair ${secrets.cloudfrontKeyPairId} (CLOUDFRONT_DOMAIN= empty: S3 presigned GETs instead)`,
+  );
+  return {
+    ...distribution,
+    keyPairId: secrets.cloudfrontKeyPairId,
+    privateKey: secrets.cloudfrontPrivateKey,
+    hashAlgorithm: env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1',
+    localEdge: { host: env.EDGE_HOST ?? '127.0.0.1', port },
+  };
+}
+
 async function cloudfrontConfig(
   env: Env,
   mode: Mode,
   dev: () => Promise<DevelopmentSecrets>,
   errors: string[],
   defaults: string[],
+  domainGiven: boolean,
 ): Promise<CloudFrontConfig | undefined> {
   const privateKey =
     env.CLOUDFRONT_PRIVATE_KEY ??
@@ -138,9 +165,12 @@ async function cloudfrontConfig(
       ? await readKeyFile('CLOUDFRONT_PRIVATE_KEY_FILE', env.CLOUDFRONT_PRIVATE_KEY_FILE, errors)
       : undefined);
   if (!env.CLOUDFRONT_DOMAIN) {
-    if (env.CLOUDFRONT_KEY_PAIR_ID || privateKey)
+    if (env.CLOUDFRONT_KEY_PAIR_ID || privateKey) {
       errors.push(`CLOUDFRONT_DOMAIN: must be set when a CloudFront key is configured${example('CLOUDFRONT_DOMAIN')}`);
-    return undefined;
+      return undefined;
+    }
+    // Unset in development: the broker runs the local edge beside itself. Set but empty: no CDN, S3 presigned GETs.
+    return mode === 'development' && !domainGiven ? localEdgeConfig(env, dev, defaults) : undefined;
   }
   const hashAlgorithm = env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1';
   if (env.CLOUDFRONT_KEY_PAIR_ID && privateKey !== undefined) {
@@ -208,7 +238,7 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
 
   const verification = await jwtVerification(env, mode, dev, errors, defaults);
   const s3 = s3Config(env, Boolean(raw.AWS_ACCESS_KEY_ID), mode, errors, defaults);
-  const cloudfront = await cloudfrontConfig(env, mode, dev, errors, defaults);
+  const cloudfront = await cloudfrontConfig(env, mode, dev, errors, defaults, raw.CLOUDFRONT_DOMAIN !== undefined);
   const policy = await policyFrom(env, mode, errors, defaults);
   if (mode !== 'production') await dev(); // made on first start so the key pair is ready to upload to a key group
 

@@ -1,18 +1,16 @@
 import 'dotenv/config';
-import { createPublicKey } from 'node:crypto';
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
-import { loadConfig } from '../config/load.js';
-import { createEdgeServer } from './server.js';
-import { trustedKeyProblem } from './verify.js';
+import { cloudfrontOrigin } from '../config/config.js';
+import { DEFAULT_EDGE_PORT, loadConfig, parseEnv } from '../config/load.js';
+import { startEdge } from './start.js';
 
 /*
- * The local CloudFront edge (`npm run edge`). It reads the broker's own configuration (loadConfig), so it
- * trusts exactly the key pair the broker signs with and reads the bucket the broker grants, with the same
- * credentials. Its own settings:
- *   EDGE_PORT        default 8787
- *   EDGE_HOST        default 127.0.0.1 (a development tool, never exposed)
- *   EDGE_ORIGIN_URL  the scheme and host grants are signed for; default https://$CLOUDFRONT_DOMAIN
+ * The local CloudFront edge on its own (`npm run edge`), for a broker started with CLOUDFRONT_DOMAIN set
+ * (on the embedded defaults `npm start` already runs it). It reads the broker's configuration (loadConfig),
+ * so it trusts exactly the key pair the broker signs with and reads the bucket the broker grants, with the
+ * same credentials. Its own settings: EDGE_PORT (8787), EDGE_HOST (127.0.0.1: a development tool, never
+ * exposed) and EDGE_ORIGIN_URL (the scheme and host grants are signed for; default https://$CLOUDFRONT_DOMAIN).
  */
 
 function fail(problems: readonly string[]): never {
@@ -24,31 +22,22 @@ function fail(problems: readonly string[]): never {
 const result = await loadConfig(process.env);
 if (!result.ok) fail(result.errors);
 const { config } = result;
+const { env } = parseEnv(process.env); // already validated by loadConfig
 const { cloudfront } = config;
 if (cloudfront === undefined) fail(['CLOUDFRONT_DOMAIN: must be set; the edge answers for that distribution with its key pair']);
-
-const problems: string[] = [];
-const port = Number(process.env.EDGE_PORT ?? 8787);
-if (!Number.isInteger(port) || port < 0 || port > 65535)
-  problems.push(`EDGE_PORT: must be a TCP port, got ${JSON.stringify(process.env.EDGE_PORT)}`);
-const origin = (process.env.EDGE_ORIGIN_URL ?? `https://${cloudfront.domain}`).replace(/\/$/u, '');
-// Policies name scheme://host/path, so anything after the host would never match a grant.
-if (!/^https?:\/\/[^\s/?#]+$/u.test(origin))
-  problems.push(`EDGE_ORIGIN_URL: must be a scheme and host such as https://d111111abcdef8.cloudfront.net, got ${JSON.stringify(origin)}`);
-const publicKey = createPublicKey(cloudfront.privateKey);
-const keyProblem = trustedKeyProblem(publicKey);
-if (keyProblem !== undefined) problems.push(`CLOUDFRONT_PRIVATE_KEY: CloudFront would not accept its public key: ${keyProblem}`);
-if (problems.length > 0) fail(problems);
+if (cloudfront.localEdge !== undefined) fail(['CLOUDFRONT_DOMAIN is unset: `npm start` runs the local edge itself on these defaults']);
 
 const logger = pino({ level: config.logLevel, base: { service: 'access-broker-edge' } });
-const server = createEdgeServer({ origin, keyGroup: new Map([[cloudfront.keyPairId, publicKey]]), s3: config.s3, logger });
+const edge = await startEdge({
+  cloudfront,
+  s3: config.s3,
+  origin: env.EDGE_ORIGIN_URL ?? cloudfrontOrigin(cloudfront),
+  host: env.EDGE_HOST ?? '127.0.0.1',
+  port: env.EDGE_PORT ?? DEFAULT_EDGE_PORT,
+  logger,
+}).catch((error: unknown) => fail([(error as Error).message]));
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) logger.error({ err }, 'closing after an error');
   else logger.info({ signal }, 'closing');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await edge.close();
 });
-const host = process.env.EDGE_HOST ?? '127.0.0.1';
-server.on('error', (error: NodeJS.ErrnoException) => fail([`cannot listen on ${host}:${port}: ${error.message}`]));
-server.listen(port, host, () =>
-  logger.info({ address: `http://${host}:${port}`, origin, keyPairId: cloudfront.keyPairId, bucket: config.s3.bucket }, 'edge ready'),
-);

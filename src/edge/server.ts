@@ -176,5 +176,6 @@ export function createEdgeServer(options: EdgeOptions): Server {
     });
   });
   server.on('close', () => s3.destroy());
+  server.on('close', () => s3.destroy());
   return server;
 }

@@ -26,7 +26,7 @@ export class BundleGrants {
     if (!cloudfront) throw new BrokerError('BROKER_CDN_NOT_CONFIGURED', 'bundle cookies need CLOUDFRONT_DOMAIN and a CloudFront key pair');
     const authorization = await this.deps.authorizer.begin(caller, 'bundle');
     const decision = authorization.require({ action: 'read', target: { kind: 'bundle', bundleId }, ttlSeconds });
-    const resource = `https://${cloudfront.domain}/${scope.path}`;
+    const resource = `${cloudfront.origin}/${scope.path}`;
     const expiresAt = shareableExpiry(authorization.now, decision.ttlSeconds);
     return { bundleId, resource, expiresAt, cookiePath: scope.cookiePath, cookies: cloudfront.signCookies(resource, expiresAt) };
   }

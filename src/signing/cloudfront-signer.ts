@@ -1,7 +1,7 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { CloudFrontConfig } from '../config/config.js';
+import { cloudfrontOrigin, type CloudFrontConfig } from '../config/config.js';
 import { encodeKeyForCloudFront } from '../keys/cloudfront-path.js';
 
 // A type alias, not an interface, so it is usable as a record of cookie names to values.
@@ -14,6 +14,8 @@ export type SignedCookies = {
 
 export interface CloudFrontSigner {
   readonly domain: string;
+  /** The scheme and host grants name (`https://<domain>`, or the local edge's http origin). */
+  readonly origin: string;
   readonly keyPairId: string;
   /** A canned-policy signed URL for one object key. */
   signUrl(key: string, expiresAt: Date): string;
@@ -45,7 +47,7 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
   const privateKey: KeyObject = createPrivateKey(config.privateKey);
   // The digest alone: Node signs PKCS#1 v1.5 with an RSA key and DER-encoded ECDSA with a P-256 key, as openssl does.
   const digest = config.hashAlgorithm === 'SHA256' ? 'sha256' : 'sha1';
-  const origin = `https://${config.domain}`;
+  const origin = cloudfrontOrigin(config);
   // An identical policy (same resource, same expiry second) needs no new signature: recent
   // ones are reused instead of paying a private-key operation again (RSA's PKCS#1 v1.5 gives
   // the same signature anyway; ECDSA's differ but each verifies). With shareableExpiry() every grant of one object or
@@ -62,6 +64,7 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
 
   return {
     domain: config.domain,
+    origin,
     keyPairId: config.keyPairId,
     signUrl(key, expiresAt) {
       // Hand-built rather than the SDK's getSignedUrl, which decodes and re-encodes

@@ -21,14 +21,15 @@ describe('the broker as a process, on its embedded defaults', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'broker-process-'));
   const server = spawn(process.execPath, [...tsx, 'src/server.ts'], {
     cwd: root,
-    env: { ...baseEnv, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' },
+    // EDGE_PORT=0: the local edge this starts must not collide with a developer's own on 8787.
+    env: { ...baseEnv, DATA_DIR: dataDir, PORT: '0', EDGE_PORT: '0', LOG_LEVEL: 'info' },
   });
   let stderr = '';
+  let stdout = '';
   server.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   const origin = await new Promise<string>((resolve, reject) => {
-    let stdout = '';
     server.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/u.exec(stdout);
@@ -93,6 +94,34 @@ describe('the broker as a process, on its embedded defaults', async () => {
     await cli('revoke', id);
     assert.equal((await download())?.error?.code, 'BROKER_FORBIDDEN');
     await assert.rejects(cli('grant', '--sub', 'carol', '--resource', 'x/*'), /--by and --reason are required/);
+  });
+
+  test('runs the local CloudFront edge beside it: bundle cookies work out of the box, and the edge checks them', async () => {
+    assert.match(stderr, /CloudFront: a local edge at http:\/\/localhost:0, run beside the broker/u);
+    const edge = /"address":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"edge ready"/u.exec(stdout)?.[1];
+    assert.ok(edge, stdout);
+    const port = new URL(edge).port;
+    const { stdout: token } = await run(process.execPath, [...tsx, 'src/cli/dev-token.ts', '--sub', 'dora'], {
+      cwd: root,
+      env: { ...baseEnv, DATA_DIR: dataDir },
+    });
+    const granted = await fetch(`${origin}/v1/bundles/demo/cookies`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token.trim()}` },
+    });
+    assert.equal(granted.status, 200);
+    const { resource } = (await granted.json()) as { resource: string };
+    assert.equal(resource, `http://localhost:${port}/public/demo/*`, 'signed for the edge on the port it got');
+    const cookie = granted.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0])
+      .join('; ');
+    const refused = await fetch(`${edge}/public/demo/intro.txt`);
+    assert.equal(refused.status, 403);
+    assert.match(await refused.text(), /<Code>AccessDenied<\/Code>/u);
+    // Past the signature check the edge asks S3, which may not run here: anything but the edge's 403.
+    const allowed = await fetch(`${edge}/public/demo/intro.txt`, { headers: { cookie } });
+    assert.notEqual(allowed.status, 403, await allowed.text());
   });
 
   test('serves health, readiness and docs', async () => {

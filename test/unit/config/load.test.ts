@@ -88,7 +88,7 @@ describe('loadConfig: development defaults', () => {
       forcePathStyle: true,
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
-    assert.equal(config.cloudfront, undefined);
+    assert.equal(config.cloudfront?.origin, 'http://localhost:8787', 'the local edge, run beside the broker');
     assert.deepEqual(config.grants, { defaultTtlSeconds: 900, maxTtlSeconds: 86_400, maxBytes: 5 * 1024 ** 3 });
     assert.deepEqual(config.cookies, { domain: undefined, sameSite: 'lax', secure: true });
     assert.deepEqual(config.corsOrigins, []);
@@ -100,8 +100,9 @@ describe('loadConfig: development defaults', () => {
 
   test('every development default in use is listed in developmentDefaults', async () => {
     const config = configOf(await load());
-    assert.equal(config.developmentDefaults.length, 3, config.developmentDefaults.join('\n'));
+    assert.equal(config.developmentDefaults.length, 4, config.developmentDefaults.join('\n'));
     findError(config.developmentDefaults, /^JWT: HS256 with the development secret/);
+    findError(config.developmentDefaults, /^CloudFront: a local edge at http:\/\/localhost:8787/);
     findError(config.developmentDefaults, /^S3: bucket access-broker-dev at http:\/\/localhost:4566/);
     findError(config.developmentDefaults, /^policy: the development policy/);
   });
@@ -110,7 +111,9 @@ describe('loadConfig: development defaults', () => {
     const dir = await freshDir();
     const policyFile = join(dir, 'policy.yaml');
     await writeFile(policyFile, POLICY_YAML);
-    const config = configOf(await loadConfig({ DATA_DIR: dir, JWT_SECRET: VALID_SECRET, S3_BUCKET: 'my-bucket', POLICY_FILE: policyFile }));
+    const config = configOf(
+      await loadConfig({ DATA_DIR: dir, JWT_SECRET: VALID_SECRET, S3_BUCKET: 'my-bucket', POLICY_FILE: policyFile, CLOUDFRONT_DOMAIN: '' }),
+    );
     assert.deepEqual(config.developmentDefaults, []);
   });
 
@@ -417,6 +420,32 @@ describe('loadConfig: bad values', () => {
 });
 
 describe('loadConfig: CloudFront', () => {
+  test('unset in development: the broker runs the local edge on localhost, signing with the development key pair', async () => {
+    const config = configOf(await load({ EDGE_PORT: '9797', EDGE_HOST: '0.0.0.0' }));
+    assert.ok(config.cloudfront);
+    const { privateKey, keyPairId, ...rest } = config.cloudfront;
+    assert.match(keyPairId, /^KDEV[0-9A-F]{12}$/u);
+    assert.equal(createPrivateKey(privateKey).asymmetricKeyType, 'rsa');
+    assert.deepEqual(rest, {
+      domain: 'localhost:9797',
+      origin: 'http://localhost:9797',
+      hashAlgorithm: 'SHA1',
+      localEdge: { host: '0.0.0.0', port: 9797 },
+    });
+    findError(config.developmentDefaults, /^CloudFront: a local edge at http:\/\/localhost:9797, run beside the broker/u);
+  });
+
+  test('set empty, or in test or production mode: no CDN (S3 presigned GETs, no bundle cookies)', async () => {
+    assert.equal(configOf(await load({ CLOUDFRONT_DOMAIN: '' })).cloudfront, undefined);
+    assert.equal(configOf(await load({ CLOUDFRONT_DOMAIN: '  ' })).cloudfront, undefined);
+    assert.equal(configOf(await load({ NODE_ENV: 'test' })).cloudfront, undefined);
+  });
+
+  test('EDGE_PORT and EDGE_ORIGIN_URL are checked like every other variable', async () => {
+    findError(errorsOf(await load({ EDGE_PORT: '70000' })), /^EDGE_PORT: /u);
+    findError(errorsOf(await load({ EDGE_ORIGIN_URL: 'https://cdn.example.com/path' })), /^EDGE_ORIGIN_URL: /u);
+  });
+
   test('CLOUDFRONT_DOMAIN alone in development uses the development key pair', async () => {
     const dir = await freshDir();
     const config = configOf(await loadConfig({ DATA_DIR: dir, CLOUDFRONT_DOMAIN: 'd111111abcdef8.cloudfront.net' }));
