@@ -86,7 +86,8 @@ function jwtOptions(config: Config, log: FastifyBaseLogger): FastifyJWTOptions {
 /** A detail does not end with fast-jwt's full stop. */
 const withoutFullStop = (message: string): string => message.replace(/\.$/u, '');
 
-function reasonOf(error: unknown): string {
+/** What a caller is told about a refused token: the broker's sentence, or fast-jwt's description of the token's shape. */
+export function reasonOf(error: unknown): string {
   if (error instanceof BrokerError) return error.message;
   // @fastify/jwt and fast-jwt throw Errors with a code; anything else falls through to the last line.
   const { code, message } = error as Error & { code?: string };

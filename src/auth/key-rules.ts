@@ -47,7 +47,9 @@ function algorithmOf(key: KeyObject): KeyVerdict {
   }
   if (key.asymmetricKeyType === 'ec') {
     if (details.namedCurve === 'prime256v1') return { ok: true, algorithm: 'ES256' };
-    return { ok: false, reason: `${ONLY}; this EC key is on ${details.namedCurve ?? 'an unnamed curve'}` };
+    // Node names the curve of every EC key it parses.
+    return { ok: false, reason: `${ONLY}; this EC key is on ${String(details.namedCurve)}` };
   }
-  return { ok: false, reason: `${ONLY}; this is an ${key.asymmetricKeyType ?? 'unknown'} key` };
+  // Every asymmetric key has a type; a secret key is not a verification key at all.
+  return { ok: false, reason: `${ONLY}; this is an ${String(key.asymmetricKeyType)} key` };
 }

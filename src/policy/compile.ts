@@ -102,8 +102,8 @@ function wildcardEscapeProblem(resource: CompiledPattern): string | undefined {
  * every URL the resource covers: a prefix of its fixed leading part.
  */
 function cookiePathProblem(cookiePath: string, resource: CompiledPattern): string | undefined {
-  const first = resource.parts[0];
-  const fixed = first !== undefined && 'literal' in first ? first.literal : '';
+  const [first] = resource.parts;
+  const fixed = 'literal' in first ? first.literal : '';
   const encoded = `/${encodeKeyForCloudFront(fixed)}`;
   return encoded.startsWith(cookiePath)
     ? undefined

@@ -58,9 +58,9 @@ const maxBytesOf = (limits: Limits, defaults: Defaults): number => Math.min(limi
 function limitProblem(limits: Limits, { ask, defaults }: DecisionInput): string | undefined {
   if (ask.action !== 'write') return undefined;
   const maxBytes = maxBytesOf(limits, defaults);
-  if (ask.contentLength !== undefined && ask.contentLength > maxBytes) {
-    return `contentLength ${ask.contentLength} exceeds the limit of ${maxBytes} bytes`;
-  }
+  // Every write declares its length (the upload schemas require it); the default only satisfies the type.
+  const contentLength = ask.contentLength ?? 0;
+  if (contentLength > maxBytes) return `contentLength ${contentLength} exceeds the limit of ${maxBytes} bytes`;
   if (ask.contentType === undefined) return undefined;
   const type = mediaTypeOf(ask.contentType);
   if (limits.contentTypes && !contentTypeAllowed(limits.contentTypes, ask.contentType)) {

@@ -68,14 +68,10 @@ export function entitlementProblems(input: NewEntitlement, context: EntitlementC
   }
   if (input.bundleId == null && resources.length === 0) problems.push('name a bundle or at least one resource pattern');
   for (const source of resources) {
-    if (source === '') {
-      problems.push('a resource pattern is empty');
-      continue;
-    }
     try {
       const [first] = compilePattern(source).parts;
       // `*` or `*/x` would cover the whole bucket: an entitlement names a prefix (or a claim) first.
-      if (first !== undefined && 'wildcard' in first)
+      if ('wildcard' in first)
         problems.push(`pattern "${source}" starts with a wildcard and would cover every key; start it with a prefix`);
     } catch (error) {
       problems.push((error as Error).message);

@@ -11,7 +11,8 @@ type Part = { literal: string } | { claim: string } | { wildcard: true };
 
 export interface CompiledPattern {
   readonly source: string;
-  readonly parts: readonly Part[];
+  /** Never empty: an empty pattern is refused. */
+  readonly parts: readonly [Part, ...Part[]];
 }
 
 export type Resolved = { ok: true; pattern: ResolvedPattern } | { ok: false; reason: string };
@@ -24,6 +25,7 @@ export interface ResolvedPattern {
 const TOKEN = /\{([A-Za-z_][A-Za-z0-9_.:-]*)\}|\*/gu;
 
 export function compilePattern(source: string): CompiledPattern {
+  if (source === '') throw new Error('a resource pattern is empty');
   if (source.includes('?')) throw new Error(`pattern "${source}": "?" is not allowed; use "*"`);
   if (source.startsWith('/')) throw new Error(`pattern "${source}": must not start with "/"`);
   const parts: Part[] = [];
@@ -36,7 +38,8 @@ export function compilePattern(source: string): CompiledPattern {
   if (last < source.length) parts.push({ literal: source.slice(last) });
   const stray = parts.some((part) => 'literal' in part && /[{}]/u.test(part.literal));
   if (stray) throw new Error(`pattern "${source}": "{" and "}" only enclose a claim name`);
-  return { source, parts };
+  // A non-empty source always makes at least one part.
+  return { source, parts: parts as [Part, ...Part[]] };
 }
 
 const UNSAFE_CLAIM_VALUE = /[/*?{}\u0000-\u001f\u007f-\u009f]/u;

@@ -39,7 +39,8 @@ export const MatchSchema = Type.Object(
     scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     roles: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     claims: Type.Optional(
-      Type.Record(Type.String({ minLength: 1 }), Type.Union([ClaimValueSchema, Type.Array(ClaimValueSchema, { minItems: 1 })])),
+      // An empty claim name is refused by compilePolicy: TypeBox does not apply a Record key's minLength.
+      Type.Record(Type.String(), Type.Union([ClaimValueSchema, Type.Array(ClaimValueSchema, { minItems: 1 })])),
     ),
   },
   { additionalProperties: false },

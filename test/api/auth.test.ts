@@ -122,6 +122,16 @@ describe('public keys: RS256 and ES256, pinned', async () => {
     const response = await post(esApp, `Bearer ${token({ sub: 'a' }, { key: ec.privateKey, algorithm: 'ES256' })}`);
     assert.equal(response.statusCode, 201, response.body);
   });
+  test('a token of the other key type is refused for its algorithm, before any signature is tried', async () => {
+    for (const [app, forged] of [
+      [rsApp, token({ sub: 'a' }, { key: ec.privateKey, algorithm: 'ES256' })],
+      [esApp, token({ sub: 'a' }, { key: rsa.privateKey, algorithm: 'RS256' })],
+    ] as const) {
+      const response = await post(app, `Bearer ${forged}`);
+      assert.equal(response.statusCode, 401);
+      assert.equal(response.json<{ detail: string }>().detail, 'token is signed with an algorithm this broker does not accept');
+    }
+  });
   test('algorithm confusion: an HS256 token keyed with the public key is refused', async () => {
     const forged = token({ sub: 'a' }, { key: rsa.publicKey, algorithm: 'HS256' });
     const response = await post(rsApp, `Bearer ${forged}`);

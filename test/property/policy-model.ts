@@ -15,7 +15,7 @@ const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]*$/u;
 
 /** The tokens of a pattern source, or undefined when the source is malformed (and so grants nothing). */
 export function tokenize(source: string): Token[] | undefined {
-  if (source.startsWith('/') || source.includes('?')) return undefined;
+  if (source === '' || source.startsWith('/') || source.includes('?')) return undefined;
   const tokens: Token[] = [];
   let literal = '';
   const flush = (): void => {

@@ -53,9 +53,11 @@ describe('what a refused caller is told', () => {
 
   test('regression: another scheme (Basic) gets the bare challenge, without an invalid_token error', async () => {
     const { app } = await bareApp();
-    const response = await app.inject({ url: '/who', headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } });
-    assert.equal(response.statusCode, 401);
-    assert.equal(response.headers['www-authenticate'], 'Bearer realm="access-broker"');
+    for (const authorization of ['Basic YWxpY2U6c2VjcmV0', 'Basic Bearer abc', 'Token Bearer x.y.z']) {
+      const response = await app.inject({ url: '/who', headers: { authorization } });
+      assert.equal(response.statusCode, 401, authorization);
+      assert.equal(response.headers['www-authenticate'], 'Bearer realm="access-broker"', `${authorization}: the scheme is the first word`);
+    }
   });
 
   test('every refusal is logged with its reason, for the operator', async () => {

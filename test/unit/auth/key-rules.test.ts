@@ -63,3 +63,23 @@ describe('verificationKeyVerdict: one rule for every key that verifies tokens', 
     }
   });
 });
+
+describe('verificationKeyVerdict: what a refused key is told', () => {
+  const only = 'only RSA (RS256) and EC P-256 (ES256) keys verify tokens';
+
+  test('an EC key on another curve is named by its curve', () => {
+    const verdict = verificationKeyVerdict(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).publicKey);
+    assert.deepEqual(verdict, { ok: false, reason: `${only}; this EC key is on secp384r1` });
+  });
+
+  test('a key of another type is named by its type', () => {
+    assert.deepEqual(verificationKeyVerdict(generateKeyPairSync('ed25519').publicKey), {
+      ok: false,
+      reason: `${only}; this is an ed25519 key`,
+    });
+    assert.deepEqual(verificationKeyVerdict(generateKeyPairSync('x25519').publicKey), {
+      ok: false,
+      reason: `${only}; this is an x25519 key`,
+    });
+  });
+});

@@ -1,7 +1,7 @@
 /** Entitlement validation details that mutation testing found unpinned by entitlement.test.ts. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { entitlementProblems, type NewEntitlement } from '../../../src/policy/entitlement.js';
+import { endOf, entitlementProblems, type NewEntitlement } from '../../../src/policy/entitlement.js';
 import { NOW, secondsFromNow } from './fixtures.js';
 
 const valid = (overrides: Partial<NewEntitlement> = {}): NewEntitlement => ({
@@ -27,5 +27,34 @@ describe('entitlementProblems', () => {
 
   test('a grantedBy of only white space does not say who granted it', () => {
     assert.deepEqual(entitlementProblems(valid({ grantedBy: ' \t' }), { now: NOW }), ['say who granted it and why (grantedBy, reason)']);
+  });
+});
+
+describe('dates around the epoch (an open end is null, never the epoch)', () => {
+  const epoch = new Date(0);
+  const beforeEpoch = new Date(-60_000);
+
+  test('an expiry before 1970 without a start is only in the past, not "before its start"', () => {
+    assert.deepEqual(entitlementProblems(valid({ expiresAt: beforeEpoch }), { now: NOW }), [
+      'expiresAt is in the past: it would grant nothing',
+    ]);
+  });
+
+  test('an entitlement with no expiry and no revocation never ends, even at a clock before 1970', () => {
+    const record = {
+      id: 'e-1',
+      subject: 'alice',
+      bundleId: null,
+      resources: ['uploads/alice/*'],
+      actions: ['read' as const],
+      notBefore: null,
+      expiresAt: null,
+      revokedAt: null,
+      createOnly: false,
+      grantedBy: 'ops',
+      reason: 'ticket 42',
+    };
+    assert.equal(endOf(record, new Date(-5000)), undefined);
+    assert.deepEqual(endOf({ ...record, expiresAt: epoch }, new Date(-5000)), epoch);
   });
 });

@@ -46,6 +46,10 @@ describe('compilePattern', () => {
     assert.deepEqual(compilePattern('t/{org.id}/x').parts, [{ literal: 't/' }, { claim: 'org.id' }, { literal: '/x' }]);
   });
 
+  test('refuses an empty pattern: it would match nothing a key can be', () => {
+    assert.throws(() => compilePattern(''), { message: 'a resource pattern is empty' });
+  });
+
   test('refuses "?" (not a wildcard here), naming the pattern', () => {
     assert.throws(() => compilePattern('uploads/file?.txt'), /pattern "uploads\/file\?\.txt": "\?" is not allowed; use "\*"/);
   });
