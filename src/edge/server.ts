@@ -133,13 +133,15 @@ export function createEdgeServer(options: EdgeOptions): Server {
       IfModifiedSince: dateHeader(request.headers['if-modified-since']),
       IfUnmodifiedSince: dateHeader(request.headers['if-unmodified-since']),
     };
+    // Forwarded to S3 as a distribution's origin request policy would (README): S3 then answers with that header.
+    const disposition = new URLSearchParams(mark < 0 ? '' : target.slice(mark + 1)).get('response-content-disposition') ?? undefined;
     try {
       if (method === 'HEAD') {
         const head = await s3.send(new HeadObjectCommand(conditions));
         response.writeHead(head.$metadata.httpStatusCode ?? 200, objectHeaders(head));
         response.end();
       } else {
-        const object = await s3.send(new GetObjectCommand(conditions));
+        const object = await s3.send(new GetObjectCommand({ ...conditions, ResponseContentDisposition: disposition }));
         response.writeHead(object.$metadata.httpStatusCode ?? 200, objectHeaders(object));
         await pipeline(object.Body as Readable, response);
       }

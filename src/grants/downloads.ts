@@ -1,10 +1,21 @@
+import { BrokerError } from '../errors/catalogue.js';
 import { checkObjectKey } from '../keys/object-key.js';
 import { hasActiveExtension } from '../policy/active-content.js';
 import { shareableExpiry, type CloudFrontSigner } from '../signing/cloudfront-signer.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
+import { contentDisposition, type Disposition } from './content-disposition.js';
 import { credentialsDeadline, s3Expiry, secondsBetween } from './expiry.js';
 import type { DownloadResult, DownloadsRequest } from './schemas.js';
+
+/**
+ * The Content-Disposition S3 is to answer with, if any. A key that looks like active content is always an
+ * attachment: S3 serves the Content-Type stored at upload, and inline it would run script on the download origin.
+ */
+function dispositionFor(key: string, asked: Disposition | undefined, filename: string | undefined): string | undefined {
+  const disposition = hasActiveExtension(key) ? 'attachment' : (asked ?? (filename === undefined ? undefined : 'attachment'));
+  return disposition === undefined ? undefined : contentDisposition(disposition, filename);
+}
 
 /** Download grants: per key a CloudFront signed URL, or an S3 presigned GET where no CDN is configured, or the reason there is none. */
 export class DownloadGrants {
@@ -12,7 +23,11 @@ export class DownloadGrants {
     private readonly deps: { readonly authorizer: Authorizer; readonly s3: S3Signer; readonly cloudfront: CloudFrontSigner | undefined },
   ) {}
 
-  async grant(caller: Caller, { keys, ttlSeconds }: DownloadsRequest): Promise<DownloadResult[]> {
+  async grant(caller: Caller, { keys, ttlSeconds, disposition, filename }: DownloadsRequest): Promise<DownloadResult[]> {
+    if (filename !== undefined && keys.length > 1) {
+      const reason = 'filename names one object: ask for one key, or leave it out';
+      throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/filename', message: reason }] });
+    }
     const authorization = await this.deps.authorizer.begin(caller, 'download');
     const { now } = authorization;
     const { cloudfront, s3 } = this.deps;
@@ -29,15 +44,19 @@ export class DownloadGrants {
         results.push({ key, error: { code: decision.code, detail: decision.reason } });
         continue;
       }
+      const responseDisposition = dispositionFor(key, disposition, filename);
       if (cloudfront) {
         const expiresAt = shareableExpiry(now, decision.ttlSeconds);
-        results.push({ key, url: cloudfront.signUrl(key, expiresAt), expiresAt: expiresAt.toISOString() });
+        results.push({ key, url: cloudfront.signUrl(key, expiresAt, responseDisposition), expiresAt: expiresAt.toISOString() });
         continue;
       }
       const expiresAt = s3Expiry(now, decision.ttlSeconds, await (deadline ??= credentialsDeadline(s3)));
-      // S3 serves the Content-Type stored at upload; a key that looks like active content is sent as an attachment.
-      const disposition = hasActiveExtension(key) ? ('attachment' as const) : undefined;
-      const url = await s3.presignGet({ key, signingDate: now, expiresInSeconds: secondsBetween(now, expiresAt), disposition });
+      const url = await s3.presignGet({
+        key,
+        signingDate: now,
+        expiresInSeconds: secondsBetween(now, expiresAt),
+        disposition: responseDisposition,
+      });
       results.push({ key, url, expiresAt: expiresAt.toISOString() });
     }
     return results;

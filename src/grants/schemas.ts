@@ -140,6 +140,20 @@ export const DownloadsRequestSchema = Type.Object(
   {
     keys: Type.Array(KeySchema, { minItems: 1, maxItems: MAX_DOWNLOAD_KEYS, description: `One to ${MAX_DOWNLOAD_KEYS} object keys.` }),
     ttlSeconds: Type.Optional(TtlSchema),
+    disposition: Type.Optional(
+      Type.Union([Type.Literal('inline'), Type.Literal('attachment')], {
+        description:
+          'How the browser treats the object: S3 answers with this Content-Disposition (signed as `response-content-disposition`). Keys that look like active content (HTML, SVG...) are always `attachment`.',
+      }),
+    ),
+    filename: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        description:
+          'The name a browser saves the object under (one key only); cleaned like upload filenames. Implies `attachment` unless `disposition` says otherwise.',
+      }),
+    ),
   },
   {
     additionalProperties: false,

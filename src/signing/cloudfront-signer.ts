@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { cloudfrontOrigin, type CloudFrontConfig } from '../config/config.js';
 import { encodeKeyForCloudFront } from '../keys/cloudfront-path.js';
+import { uriEscape } from './sigv4.js';
 
 // A type alias, not an interface, so it is usable as a record of cookie names to values.
 export type SignedCookies = {
@@ -17,8 +18,11 @@ export interface CloudFrontSigner {
   /** The scheme and host grants name (`https://<domain>`, or the local edge's http origin). */
   readonly origin: string;
   readonly keyPairId: string;
-  /** A canned-policy signed URL for one object key. */
-  signUrl(key: string, expiresAt: Date): string;
+  /**
+   * A canned-policy signed URL for one object key. `disposition` rides along as a signed `response-content-disposition`
+   * query parameter: the distribution forwards it to S3 (README), which answers with that Content-Disposition.
+   */
+  signUrl(key: string, expiresAt: Date, disposition?: string): string;
   /** Signed cookies with a custom policy over `resource` (may end in a `*` wildcard). */
   signCookies(resource: string, expiresAt: Date): SignedCookies;
 }
@@ -66,16 +70,18 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
     domain: config.domain,
     origin,
     keyPairId: config.keyPairId,
-    signUrl(key, expiresAt) {
+    signUrl(key, expiresAt, disposition) {
       // Hand-built rather than the SDK's getSignedUrl, which decodes and re-encodes
       // the path and so turns an escaped `%2A` back into a wildcard `*`.
       // test/unit/signing/cloudfront-signer.test.ts proves the output equal to the SDK's for ordinary keys.
-      const url = `${origin}/${encodeKeyForCloudFront(key)}`;
+      // RFC 3986-strict, so no client re-encodes a character of the signed URL (browsers escape `'` in queries).
+      const query = disposition === undefined ? '' : `?response-content-disposition=${uriEscape(disposition)}`;
+      const url = `${origin}/${encodeKeyForCloudFront(key)}${query}`;
       const expires = epochSeconds(expiresAt);
       const policy = `{"Statement":[{"Resource":"${url}","Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`;
       const signature = sign(policy);
       const hash = config.hashAlgorithm === 'SHA256' ? '&Hash-Algorithm=SHA256' : '';
-      return `${url}?Expires=${expires}&Key-Pair-Id=${config.keyPairId}&Signature=${signature}${hash}`;
+      return `${url}${query === '' ? '?' : '&'}Expires=${expires}&Key-Pair-Id=${config.keyPairId}&Signature=${signature}${hash}`;
     },
     signCookies(resource, expiresAt) {
       // Same output as the SDK's getSignedCookies (proven in tests), but with the parsed key:

@@ -55,8 +55,8 @@ export interface S3Signer {
     signingDate: Date;
     expiresInSeconds: number;
   }): Promise<PresignedPut>;
-  /** `attachment`: S3 answers with Content-Disposition: attachment, so a browser saves the object instead of rendering it. */
-  presignGet(input: { key: string; signingDate: Date; expiresInSeconds: number; disposition?: 'attachment' }): Promise<string>;
+  /** `disposition`: the Content-Disposition S3 answers with (signed as `response-content-disposition`). */
+  presignGet(input: { key: string; signingDate: Date; expiresInSeconds: number; disposition?: string | undefined }): Promise<string>;
   /** When the signing credentials expire (role sessions), or undefined for long-lived keys. */
   credentialsExpireAt(): Promise<Date | undefined>;
   /** Does the start-up work (resolving the endpoint and signing scope) before the first grant needs it. */

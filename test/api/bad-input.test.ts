@@ -61,6 +61,28 @@ const cases: Case[] = [
     headers: json,
   },
   { name: 'keys of numbers', method: 'POST', url: '/v1/downloads', payload: '{"keys":[1,2]}', headers: json },
+  {
+    name: 'a disposition that is not one',
+    method: 'POST',
+    url: '/v1/downloads',
+    payload: '{"keys":["public/a"],"disposition":"download"}',
+    headers: json,
+  },
+  { name: 'an empty filename', method: 'POST', url: '/v1/downloads', payload: '{"keys":["public/a"],"filename":""}', headers: json },
+  {
+    name: 'a filename of 300 characters',
+    method: 'POST',
+    url: '/v1/downloads',
+    payload: JSON.stringify({ keys: ['public/a'], filename: 'a'.repeat(300) }),
+    headers: json,
+  },
+  {
+    name: 'a filename for two keys',
+    method: 'POST',
+    url: '/v1/downloads',
+    payload: '{"keys":["public/a","public/b"],"filename":"a.txt"}',
+    headers: json,
+  },
   { name: 'keys missing', method: 'POST', url: '/v1/downloads', payload: '{}', headers: json },
   {
     name: 'deeply nested JSON',

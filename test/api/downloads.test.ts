@@ -43,6 +43,49 @@ describe('POST /v1/downloads without a CDN: S3 presigned GETs', async () => {
     assert.deepEqual(dispositions, ['attachment', 'attachment', 'attachment', 'attachment', null, null]);
   });
 
+  const dispositionOf = async (payload: Record<string, unknown>, grants = app): Promise<(string | null)[]> => {
+    const response = await grants.inject({ method: 'POST', url: '/v1/downloads', payload, headers: alice });
+    assert.equal(response.statusCode, 200, response.body);
+    return response
+      .json<{ results: Result[] }>()
+      .results.map((result) => new URL(result.url!).searchParams.get('response-content-disposition'));
+  };
+
+  test('disposition and filename: S3 is asked to answer with that Content-Disposition; a filename alone means attachment', async () => {
+    assert.deepEqual(await dispositionOf({ keys: ['public/photo.png'], disposition: 'inline' }), ['inline']);
+    assert.deepEqual(await dispositionOf({ keys: ['public/photo.png', 'public/b.png'], disposition: 'attachment' }), [
+      'attachment',
+      'attachment',
+    ]);
+    assert.deepEqual(await dispositionOf({ keys: ['public/photo.png'], filename: 'holiday.png' }), [
+      `attachment; filename="holiday.png"; filename*=UTF-8''holiday.png`,
+    ]);
+    assert.deepEqual(await dispositionOf({ keys: ['public/photo.png'], disposition: 'inline', filename: 'été.png' }), [
+      `inline; filename="_t_.png"; filename*=UTF-8''%C3%A9t%C3%A9.png`,
+    ]);
+  });
+
+  test('regression: active content stays an attachment even when inline is asked', async () => {
+    assert.deepEqual(await dispositionOf({ keys: ['public/page.html'], disposition: 'inline' }), ['attachment']);
+    assert.deepEqual(await dispositionOf({ keys: ['public/page.html'], disposition: 'inline', filename: 'x.html' }), [
+      `attachment; filename="x.html"; filename*=UTF-8''x.html`,
+    ]);
+  });
+
+  test('a filename with several keys, or an unknown disposition, is refused with 400 naming the field', async () => {
+    for (const [payload, path] of [
+      [{ keys: ['public/a.png', 'public/b.png'], filename: 'a.png' }, 'body/filename'],
+      [{ keys: ['public/a.png'], disposition: 'download' }, '/disposition'],
+    ] as const) {
+      const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload, headers: alice });
+      assert.equal(response.statusCode, 400, response.body);
+      assert.ok(
+        response.json<{ errors: { path: string }[] }>().errors.some((error) => error.path.endsWith(path)),
+        response.body,
+      );
+    }
+  });
+
   test('a read grant is not a write grant: the URL is a GET signature', async () => {
     const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/c.txt'] }, headers: alice });
     assert.equal(new URL(response.json<{ results: Result[] }>().results[0]!.url!).searchParams.get('x-id'), 'GetObject');

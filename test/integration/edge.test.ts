@@ -88,6 +88,23 @@ describe('grants fetched through the local CloudFront edge', () => {
     assert.equal(await response.text(), 'hello');
   });
 
+  test('a filename asked for comes back as the Content-Disposition, through the edge from S3', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: [keys.blob], filename: "l'été (1).bin" },
+      headers: alice,
+    });
+    const url = response.json<{ results: { url?: string }[] }>().results[0]?.url ?? '';
+    const get = await fetch(overHttp(url));
+    assert.equal(get.status, 200);
+    assert.equal(
+      get.headers.get('content-disposition'),
+      `attachment; filename="l'_t_ (1).bin"; filename*=UTF-8''l%27%C3%A9t%C3%A9%20%281%29.bin`,
+    );
+    assert.deepEqual(Buffer.from(await get.arrayBuffer()), blob);
+  });
+
   test('a Range request gets 206 with exactly that slice', async () => {
     const response = await fetch(await downloadUrl(keys.blob), { headers: { range: 'bytes=1000-1999' } });
     assert.equal(response.status, 206);

@@ -67,6 +67,25 @@ describe('grants against a real S3 endpoint', () => {
     assert.equal(await get.text(), 'hello');
   });
 
+  test('a download with a filename: S3 answers with the signed Content-Disposition', async () => {
+    const grant = await putGrant({ contentType: 'text/plain', contentLength: 5, filename: 'notes.txt' });
+    assert.equal((await fetch(grant.url, { method: 'PUT', headers: grant.headers, body: 'hello' })).status, 200);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: [grant.key], filename: 'Résumé 2026.txt' },
+      headers: alice,
+    });
+    const url = response.json<{ results: { url?: string }[] }>().results[0]?.url ?? '';
+    const get = await fetch(url);
+    assert.equal(get.status, 200, await get.clone().text());
+    assert.equal(
+      get.headers.get('content-disposition'),
+      `attachment; filename="R_sum_ 2026.txt"; filename*=UTF-8''R%C3%A9sum%C3%A9%202026.txt`,
+    );
+    assert.equal(await get.text(), 'hello');
+  });
+
   test('S3 refuses a Content-Type other than the signed one', async () => {
     const grant = await putGrant({ contentType: 'image/png', contentLength: 5 });
     const put = await fetch(grant.url, { method: 'PUT', headers: { ...grant.headers, 'content-type': 'text/html' }, body: 'hello' });

@@ -199,3 +199,27 @@ describe('ECDSA P-256 keys (accepted by CloudFront key groups since 2025; the AW
     assert.equal(signer.signUrl('public/a.txt', expiresAt), signer.signUrl('public/a.txt', expiresAt));
   });
 });
+
+describe('a Content-Disposition on a CloudFront URL', () => {
+  const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' });
+  const keyGroup = new Map([['KTESTKEYPAIR01', publicKey]]);
+  const edge = { origin: `https://${domain}`, keyGroup, now: new Date('2029-12-31T23:00:00Z') };
+  const asRequest = (url: string) => {
+    const { pathname, search } = new URL(url);
+    return { method: 'GET', path: pathname, query: search.slice(1), cookies: {}, clientIp: '192.0.2.1' };
+  };
+  const disposition = `attachment; filename="caf_'s (1).pdf"; filename*=UTF-8''caf%C3%A9%27s%20%281%29.pdf`;
+
+  test('rides in the signed URL as response-content-disposition, strictly encoded, and the edge accepts it', () => {
+    const url = signer.signUrl('public/report.pdf', expiresAt, disposition);
+    assert.equal(new URL(url).searchParams.get('response-content-disposition'), disposition);
+    assert.doesNotMatch(new URL(url).search, /['()*!]/u, "no character a browser would escape in a query (it escapes ')");
+    assert.deepEqual(verifyRequest(asRequest(url), edge), { ok: true });
+  });
+
+  test('is part of what is signed: another disposition, or none, is refused', () => {
+    const url = signer.signUrl('public/report.pdf', expiresAt, disposition);
+    assert.equal(verifyRequest(asRequest(url.replace('attachment', 'inline')), edge).ok, false);
+    assert.equal(verifyRequest(asRequest(url.replace(/response-content-disposition=[^&]*&/u, '')), edge).ok, false);
+  });
+});

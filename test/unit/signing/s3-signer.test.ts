@@ -165,6 +165,13 @@ for (const [name, config] of configs) {
         assert.deepEqual(ours, sdk);
       });
 
+      test(`GET with a filename in its Content-Disposition ${JSON.stringify(key)}`, async () => {
+        const disposition = `attachment; filename="caf_ (1).pdf"; filename*=UTF-8''caf%C3%A9%20%281%29.pdf`;
+        const ours = await signer.presignGet({ key, signingDate, expiresInSeconds: 600, disposition });
+        const command = new GetObjectCommand({ Bucket: config.bucket, Key: key, ResponseContentDisposition: disposition });
+        assert.equal(ours, await getSignedUrl(client, command, { expiresIn: 600, signingDate }));
+      });
+
       test(`GET as an attachment ${JSON.stringify(key)}`, async () => {
         const ours = await signer.presignGet({ key, signingDate, expiresInSeconds: 600, disposition: 'attachment' });
         const command = new GetObjectCommand({ Bucket: config.bucket, Key: key, ResponseContentDisposition: 'attachment' });
