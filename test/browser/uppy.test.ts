@@ -7,11 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { testApp } from '../helpers/app.js';
 import { testConfig } from '../helpers/config.js';
 import { startS3Endpoint, type S3Endpoint } from '../helpers/s3-endpoint.js';
 import { token } from '../helpers/tokens.js';
+import { launchChromium } from './chromium.js';
 
 /**
  * Stock Uppy, both majors in the field, in Debian's headless Chromium:
@@ -20,7 +21,6 @@ import { token } from '../helpers/tokens.js';
  * file (one PUT) and a 12 MiB one (multipart); the test reads both back from
  * S3 and compares the bytes.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MIB = 1024 * 1024;
 const here = new URL('.', import.meta.url).pathname;
 
@@ -61,7 +61,6 @@ describe('stock Uppy in a real browser, through the broker', () => {
   const scripts = new Map<string, string>();
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH); .ci/run does`);
     for (const major of [5, 6] as const) {
       if (!existsSync(join(here, `uppy${major}`, 'node_modules')))
         throw new Error(`run npm ci --prefix test/browser/uppy${major} (.ci/run does)`);
@@ -107,19 +106,7 @@ describe('stock Uppy in a real browser, through the broker', () => {
     app = await testApp({ config: { ...testConfig({ overrides: { corsOrigins: [pageOrigin] } }), s3: config } });
     await app.listen({ host: '127.0.0.1', port: 0 });
     broker = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
