@@ -19,6 +19,7 @@ export const errorCatalogue = {
   BROKER_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   BROKER_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BROKER_UPLOAD_REJECTED: { status: 422, title: 'The uploaded object breaks its grant and was deleted' },
+  BROKER_COOKIE_TOO_LARGE: { status: 422, title: 'The bundle cookies would be too large for browsers to keep' },
   BROKER_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   BROKER_INTERNAL: { status: 500, title: 'Internal error' },
   BROKER_CDN_NOT_CONFIGURED: { status: 501, title: 'CloudFront is not configured on this broker' },

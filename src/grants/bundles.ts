@@ -6,6 +6,9 @@ import { resolvePattern } from '../policy/patterns.js';
 import { shareableExpiry, type CloudFrontSigner, type SignedCookies } from '../signing/cloudfront-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
 
+/** Browsers keep a cookie's name and value up to 4096 bytes together (RFC 6265bis §5.6); longer ones are dropped silently. */
+export const BROWSER_COOKIE_BYTES = 4096;
+
 export interface BundleGrant {
   readonly bundleId: string;
   readonly resource: string;
@@ -28,7 +31,18 @@ export class BundleGrants {
     const decision = authorization.require({ action: 'read', target: { kind: 'bundle', bundleId }, ttlSeconds });
     const resource = `${cloudfront.origin}/${scope.path}`;
     const expiresAt = shareableExpiry(authorization.now, decision.ttlSeconds);
-    return { bundleId, resource, expiresAt, cookiePath: scope.cookiePath, cookies: cloudfront.signCookies(resource, expiresAt) };
+    const cookies = cloudfront.signCookies(resource, expiresAt);
+    // A cookie a browser drops would look like a working grant that opens nothing: refuse it here, saying why.
+    for (const [name, value] of Object.entries<string | undefined>(cookies)) {
+      const bytes = Buffer.byteLength(`${name}${value ?? ''}`);
+      if (bytes > BROWSER_COOKIE_BYTES) {
+        throw new BrokerError(
+          'BROKER_COOKIE_TOO_LARGE',
+          `bundle "${bundleId}": the ${name} cookie would be ${bytes} bytes, over browsers' ${BROWSER_COOKIE_BYTES}; its resource (${resource.length} characters here) must be shorter`,
+        );
+      }
+    }
+    return { bundleId, resource, expiresAt, cookiePath: scope.cookiePath, cookies };
   }
 
   /** The cookie path a bundle's cookies were set with, so they can be cleared. */

@@ -48,7 +48,7 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
             ...refTo(BundleCookiesSchema),
             description: 'The cookies are set (Set-Cookie); this summary names them and says when they expire.',
           },
-          ...problemResponses(BUNDLE_PATH_EXAMPLE, ...BUNDLE_PROBLEMS, 'BROKER_CDN_NOT_CONFIGURED'),
+          ...problemResponses(BUNDLE_PATH_EXAMPLE, ...BUNDLE_PROBLEMS, 'BROKER_COOKIE_TOO_LARGE', 'BROKER_CDN_NOT_CONFIGURED'),
         },
       },
     },

@@ -10,6 +10,7 @@ const policy = {
   version: 1 as const,
   rules: [
     { id: 'demo', actions: ['read' as const], bundles: ['demo'] },
+    { id: 'long-names', actions: ['read' as const], bundles: ['fits', 'too-long'] },
     {
       id: 'members',
       when: { claims: { plan: ['pro', 'team'] } },
@@ -22,6 +23,9 @@ const policy = {
     demo: { resource: 'public/demo/*', cookiePath: '/public/demo/' },
     tenant: { resource: 'tenants/{tenant}/media/*' },
     locked: { resource: 'locked/*' },
+    // Policy JSON in base64 grows by a third: a resource of about 2,900 characters passes browsers' 4096 bytes.
+    fits: { resource: `${'f'.repeat(2_800)}/*`, cookiePath: '/' },
+    'too-long': { resource: `${'t'.repeat(3_000)}/*`, cookiePath: '/' },
   },
 };
 
@@ -100,6 +104,22 @@ describe('POST /v1/bundles/{bundleId}/cookies', async () => {
     assert.equal(response.json<{ resource: string }>().resource, 'https://d111111abcdef8.cloudfront.net/tenants/acme/media/*');
     assert.equal(response.json<{ expiresAt: string }>().expiresAt, '2026-06-01T12:10:00.000Z', 'capped by the rule');
     assert.equal(parseSetCookies(response.headers['set-cookie'])[0]!.attributes.get('path'), '/tenants/acme/media/');
+  });
+
+  test('a resource long enough to make a cookie browsers would drop: 422 saying which cookie and why, and no cookie set', async () => {
+    const fits = await app.inject({ method: 'POST', url: '/v1/bundles/fits/cookies', headers: bearer({ sub: 'bob' }) });
+    assert.equal(fits.statusCode, 200, fits.body);
+    const cookie = parseSetCookies(fits.headers['set-cookie']).find((set) => set.name === 'CloudFront-Policy');
+    assert.ok(cookie && cookie.name.length + encodeURIComponent(cookie.value).length <= 4096);
+    const response = await app.inject({ method: 'POST', url: '/v1/bundles/too-long/cookies', headers: bearer({ sub: 'bob' }) });
+    assert.equal(response.statusCode, 422, response.body);
+    const body = response.json<{ code: string; detail: string }>();
+    assert.equal(body.code, 'BROKER_COOKIE_TOO_LARGE');
+    assert.match(
+      body.detail,
+      /^bundle "too-long": the CloudFront-Policy cookie would be \d{4} bytes, over browsers' 4096; its resource \(\d+ characters here\) must be shorter$/u,
+    );
+    assert.equal(response.headers['set-cookie'], undefined);
   });
 
   test('a claim that would widen the resource is refused', async () => {
