@@ -35,7 +35,7 @@ describe('dates around the epoch (an open end is null, never the epoch)', () => 
   const beforeEpoch = new Date(-60_000);
 
   test('an expiry before 1970 without a start is only in the past, not "before its start"', () => {
-    assert.deepEqual(entitlementProblems(valid({ expiresAt: beforeEpoch }), { now: NOW }), [
+    assert.deepEqual(entitlementProblems(valid({ notBefore: null, expiresAt: beforeEpoch }), { now: NOW }), [
       'expiresAt is in the past: it would grant nothing',
     ]);
   });
