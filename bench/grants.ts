@@ -10,7 +10,7 @@
  * the raw cost of one RSA-2048 signature on the server's core.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,15 @@ const compiled = spawnSync(
 );
 if (compiled.status !== 0) fail(`compiling the bench failed:\n${compiled.stdout}${compiled.stderr}`);
 
+/** The node flags the broker runs with in production: those of `npm start` (the Dockerfile's CMD is tested to match). */
+const PRODUCTION_NODE_FLAGS = nodeFlagsOf(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } });
+
+function nodeFlagsOf(manifest: { scripts: { start: string } }): string[] {
+  const [command, ...words] = manifest.scripts.start.split(/\s+/u);
+  if (command !== 'node') fail(`package.json's start script does not run node: ${manifest.scripts.start}`);
+  return words.filter((word) => word.startsWith('--'));
+}
+
 interface Server {
   readonly process: ChildProcess;
   readonly origin: string;
@@ -87,7 +96,7 @@ interface Server {
 
 async function startServer(target: Target, workDir: string, keyFile: string): Promise<Server> {
   const logFile = join(workDir, `${target}.log`);
-  const [command, args] = pinned(SERVER_CORE, [join(built, 'server.js'), target, logFile, keyFile]);
+  const [command, args] = pinned(SERVER_CORE, [...PRODUCTION_NODE_FLAGS, join(built, 'server.js'), target, logFile, keyFile]);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } });
   const port = await new Promise<string>((resolve, reject) => {
     let output = '';
