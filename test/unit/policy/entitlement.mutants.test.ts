@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { endOf, entitlementProblems, type NewEntitlement } from '../../../src/policy/entitlement.js';
-import { NOW, secondsFromNow } from './fixtures.js';
+import { entitlement, NOW, secondsFromNow } from './fixtures.js';
 
 const valid = (overrides: Partial<NewEntitlement> = {}): NewEntitlement => ({
   subject: 'alice',
@@ -41,19 +41,7 @@ describe('dates around the epoch (an open end is null, never the epoch)', () => 
   });
 
   test('an entitlement with no expiry and no revocation never ends, even at a clock before 1970', () => {
-    const record = {
-      id: 'e-1',
-      subject: 'alice',
-      bundleId: null,
-      resources: ['uploads/alice/*'],
-      actions: ['read' as const],
-      notBefore: null,
-      expiresAt: null,
-      revokedAt: null,
-      createOnly: false,
-      grantedBy: 'ops',
-      reason: 'ticket 42',
-    };
+    const record = entitlement({ id: 'e-1', resources: ['uploads/alice/*'] });
     assert.equal(endOf(record, new Date(-5000)), undefined);
     assert.deepEqual(endOf({ ...record, expiresAt: epoch }, new Date(-5000)), epoch);
   });
