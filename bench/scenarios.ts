@@ -17,13 +17,23 @@ const s3Config: S3Config = {
   credentials: { accessKeyId: 'bench-access-key-id', secretAccessKey: 'bench-secret-access-key-never-sent-anywhere' },
 };
 
-export type Target = 'cloudfront' | 's3';
+/** A broker per CloudFront signing algorithm (RSA-2048 with SHA-1 is the default one), and one without a CDN. */
+export type Target = 'cloudfront' | 'cloudfront-rsa-sha256' | 'cloudfront-ecdsa' | 's3';
+
+/** The CloudFront targets: which key each signs with, and its hash. */
+export const SIGNING: Readonly<
+  Record<Exclude<Target, 's3'>, { readonly key: 'rsa' | 'ecdsa'; readonly hash: 'SHA1' | 'SHA256'; readonly label: string }>
+> = {
+  cloudfront: { key: 'rsa', hash: 'SHA1', label: 'RSA-2048 SHA-1' },
+  'cloudfront-rsa-sha256': { key: 'rsa', hash: 'SHA256', label: 'RSA-2048 SHA-256' },
+  'cloudfront-ecdsa': { key: 'ecdsa', hash: 'SHA256', label: 'ECDSA P-256 SHA-256' },
+};
 
 /** The development policy on fixed values, production's log level, a CloudFront key made per run (or none). */
 export function benchConfig(target: Target, privateKeyPem?: string): Config {
   const cloudfront: CloudFrontConfig | undefined =
-    target === 'cloudfront' && privateKeyPem !== undefined
-      ? { domain: CLOUDFRONT_DOMAIN, keyPairId: 'KBENCHKEYPAIRID', privateKey: privateKeyPem, hashAlgorithm: 'SHA1' }
+    target !== 's3' && privateKeyPem !== undefined
+      ? { domain: CLOUDFRONT_DOMAIN, keyPairId: 'KBENCHKEYPAIRID', privateKey: privateKeyPem, hashAlgorithm: SIGNING[target].hash }
       : undefined;
   return fixedConfig({
     logLevel: 'info',
@@ -33,8 +43,13 @@ export function benchConfig(target: Target, privateKeyPem?: string): Config {
   });
 }
 
-export const newCloudFrontKey = (): string =>
-  generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+export const newCloudFrontKey = (kind: 'rsa' | 'ecdsa'): string =>
+  (kind === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  ).privateKey
+    .export({ type: 'pkcs8', format: 'pem' })
+    .toString();
 
 export const benchToken = (): string => createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: 'bench' });
 
@@ -143,6 +158,25 @@ export const scenarios: readonly Scenario[] = [
     expectStatus: 200,
     check: checkDownloads(1, `${S3_ENDPOINT}/${BUCKET}/public/bench/`),
   },
+  ...(['cloudfront-rsa-sha256', 'cloudfront-ecdsa'] as const).flatMap((target): Scenario[] => [
+    {
+      name: `download 1 key ${SIGNING[target].label}, same key`,
+      target,
+      path: '/v1/downloads',
+      body: { keys: downloadKeys(1) },
+      expectStatus: 200,
+      check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
+    },
+    {
+      name: `download 1 key ${SIGNING[target].label}, new key`,
+      target,
+      path: '/v1/downloads',
+      body: { keys: downloadKeys(1) },
+      bodyFor: (n) => ({ keys: [`public/bench/new-${n}.png`] }),
+      expectStatus: 200,
+      check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
+    },
+  ]),
   {
     name: 'multipart: presign 10 parts',
     target: 'cloudfront',
