@@ -74,57 +74,54 @@ for (const [name, config] of configs) {
         assert.equal(ours, sdk);
       });
 
-      test(`PUT with a checksum ${JSON.stringify(key)}`, async () => {
-        const checksum = { algorithm: 'SHA256', value: createHash('sha256').update('').digest('base64') };
-        const ours = await signer.presignPut({
+      /** A PNG PUT of 1,234 bytes, ours and the SDK's, with what each variant adds: the SDK's command fields and the headers it must sign. */
+      const bothPuts = async (
+        ours: Partial<Parameters<typeof signer.presignPut>[0]>,
+        sdkFields: Partial<ConstructorParameters<typeof PutObjectCommand>[0]>,
+        signed: readonly string[],
+        unhoistable: readonly string[] = [],
+      ) => {
+        const put = await signer.presignPut({
           key,
           contentType: 'image/png',
           contentLength: 1234,
-          checksum,
           signingDate,
           expiresInSeconds: 600,
+          ...ours,
         });
         const command = new PutObjectCommand({
           Bucket: config.bucket,
           Key: key,
           ContentType: 'image/png',
           ContentLength: 1234,
-          ChecksumSHA256: checksum.value,
+          ...sdkFields,
         });
         const sdk = await getSignedUrl(client, command, {
           expiresIn: 600,
           signingDate,
-          signableHeaders: new Set(['content-type', 'content-length', 'x-amz-checksum-sha256']),
-          unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+          signableHeaders: new Set(['content-type', 'content-length', ...signed]),
+          unhoistableHeaders: new Set(unhoistable),
         });
-        assert.equal(ours.url, sdk);
-        assert.equal(ours.headers['x-amz-checksum-sha256'], checksum.value);
+        return { put, sdk };
+      };
+
+      test(`PUT with a checksum ${JSON.stringify(key)}`, async () => {
+        const checksum = { algorithm: 'SHA256', value: createHash('sha256').update('').digest('base64') };
+        const { put, sdk } = await bothPuts(
+          { checksum },
+          { ChecksumSHA256: checksum.value },
+          ['x-amz-checksum-sha256'],
+          ['x-amz-checksum-sha256'],
+        );
+        assert.equal(put.url, sdk);
+        assert.equal(put.headers['x-amz-checksum-sha256'], checksum.value);
       });
 
       test(`create-only PUT ${JSON.stringify(key)}`, async () => {
-        const ours = await signer.presignPut({
-          key,
-          contentType: 'image/png',
-          contentLength: 1234,
-          createOnly: true,
-          signingDate,
-          expiresInSeconds: 600,
-        });
-        const command = new PutObjectCommand({
-          Bucket: config.bucket,
-          Key: key,
-          ContentType: 'image/png',
-          ContentLength: 1234,
-          IfNoneMatch: '*',
-        });
-        const sdk = await getSignedUrl(client, command, {
-          expiresIn: 600,
-          signingDate,
-          signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']),
-        });
-        assert.equal(ours.url, sdk);
-        assert.equal(new URL(ours.url).searchParams.get('X-Amz-SignedHeaders'), 'content-length;content-type;host;if-none-match');
-        assert.equal(ours.headers['if-none-match'], '*');
+        const { put, sdk } = await bothPuts({ createOnly: true }, { IfNoneMatch: '*' }, ['if-none-match']);
+        assert.equal(put.url, sdk);
+        assert.equal(new URL(put.url).searchParams.get('X-Amz-SignedHeaders'), 'content-length;content-type;host;if-none-match');
+        assert.equal(put.headers['if-none-match'], '*');
       });
 
       test(`UploadPart ${JSON.stringify(key)}`, async () => {
