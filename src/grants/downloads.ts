@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { BrokerError } from '../errors/catalogue.js';
 import { checkObjectKey } from '../keys/object-key.js';
 import { hasActiveExtension } from '../policy/active-content.js';
@@ -23,11 +24,13 @@ export class DownloadGrants {
     private readonly deps: { readonly authorizer: Authorizer; readonly s3: S3Signer; readonly cloudfront: CloudFrontSigner | undefined },
   ) {}
 
-  async grant(caller: Caller, { keys, ttlSeconds, disposition, filename }: DownloadsRequest): Promise<DownloadResult[]> {
-    if (filename !== undefined && keys.length > 1) {
-      const reason = 'filename names one object: ask for one key, or leave it out';
-      throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: 'body/filename', message: reason }] });
-    }
+  async grant(caller: Caller, request: DownloadsRequest): Promise<DownloadResult[]> {
+    const { keys, ttlSeconds, disposition, filename } = request;
+    const refuse = (path: string, reason: string): never => {
+      throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: `body/${path}`, message: reason }] });
+    };
+    if (filename !== undefined && keys.length > 1) refuse('filename', 'filename names one object: ask for one key, or leave it out');
+    const { startsAt, sourceIp } = this.conditions(caller, request, refuse);
     const authorization = await this.deps.authorizer.begin(caller, 'download');
     const { now } = authorization;
     const { cloudfront, s3 } = this.deps;
@@ -47,7 +50,13 @@ export class DownloadGrants {
       const responseDisposition = dispositionFor(key, disposition, filename);
       if (cloudfront) {
         const expiresAt = shareableExpiry(now, decision.ttlSeconds);
-        results.push({ key, url: cloudfront.signUrl(key, expiresAt, responseDisposition), expiresAt: expiresAt.toISOString() });
+        if (startsAt !== undefined && startsAt >= expiresAt) {
+          const detail = `notBefore ${startsAt.toISOString()} is not before this grant expires (${expiresAt.toISOString()})`;
+          results.push({ key, error: { code: 'BROKER_VALIDATION', detail } });
+          continue;
+        }
+        const url = cloudfront.signUrl(key, expiresAt, { disposition: responseDisposition, notBefore: startsAt, sourceIp });
+        results.push({ key, url, expiresAt: expiresAt.toISOString() });
         continue;
       }
       const expiresAt = s3Expiry(now, decision.ttlSeconds, await (deadline ??= credentialsDeadline(s3)));
@@ -60,5 +69,25 @@ export class DownloadGrants {
       results.push({ key, url, expiresAt: expiresAt.toISOString() });
     }
     return results;
+  }
+
+  /** A start time and the caller's own address, which only a CloudFront custom policy can carry. */
+  private conditions(
+    caller: Caller,
+    { notBefore, bindToCallerIp }: DownloadsRequest,
+    refuse: (path: string, reason: string) => never,
+  ): { startsAt: Date | undefined; sourceIp: string | undefined } {
+    if ((notBefore !== undefined || bindToCallerIp === true) && this.deps.cloudfront === undefined) {
+      refuse(
+        notBefore === undefined ? 'bindToCallerIp' : 'notBefore',
+        'notBefore and bindToCallerIp need CloudFront (CLOUDFRONT_DOMAIN); S3 URLs cannot carry them',
+      );
+    }
+    const startsAt = notBefore === undefined ? undefined : new Date(notBefore);
+    if (bindToCallerIp !== true) return { startsAt, sourceIp: undefined };
+    // The address as Fastify resolved it (TRUST_PROXY for a broker behind a proxy); CloudFront matches IPv4 only.
+    const address = caller.clientAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/u, '');
+    if (!isIPv4(address)) refuse('bindToCallerIp', `your address ${address} is not IPv4, and CloudFront matches IPv4 addresses only`);
+    return { startsAt, sourceIp: `${address}/32` };
   }
 }

@@ -146,6 +146,19 @@ export const DownloadsRequestSchema = Type.Object(
           'How the browser treats the object: S3 answers with this Content-Disposition (signed as `response-content-disposition`). Keys that look like active content (HTML, SVG...) are always `attachment`.',
       }),
     ),
+    notBefore: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'CloudFront only: the URLs work from this instant on (a custom policy with DateGreaterThan); it must be before they expire.',
+      }),
+    ),
+    bindToCallerIp: Type.Optional(
+      Type.Boolean({
+        description:
+          "CloudFront only: the URLs work only from the caller's own IPv4 address, as the broker sees it (TRUST_PROXY behind a proxy). IPv6 callers are refused: CloudFront matches IPv4 only.",
+      }),
+    ),
     filename: Type.Optional(
       Type.String({
         minLength: 1,

@@ -13,16 +13,25 @@ export type SignedCookies = {
   readonly 'CloudFront-Hash-Algorithm'?: string;
 };
 
+export interface UrlConditions {
+  readonly disposition?: string | undefined;
+  /** The URL works only after this instant. */
+  readonly notBefore?: Date | undefined;
+  /** The URL works only from this IPv4 address or CIDR range (CloudFront matches IPv4 only). */
+  readonly sourceIp?: string | undefined;
+}
+
 export interface CloudFrontSigner {
   readonly domain: string;
   /** The scheme and host grants name (`https://<domain>`, or the local edge's http origin). */
   readonly origin: string;
   readonly keyPairId: string;
   /**
-   * A canned-policy signed URL for one object key. `disposition` rides along as a signed `response-content-disposition`
-   * query parameter: the distribution forwards it to S3 (README), which answers with that Content-Disposition.
+   * A signed URL for one object key: a canned policy, or a custom one when it must also hold a start
+   * (`DateGreaterThan`) or a client address (`IpAddress`). `disposition` rides along as a signed
+   * `response-content-disposition` query parameter: the distribution forwards it to S3 (README).
    */
-  signUrl(key: string, expiresAt: Date, disposition?: string): string;
+  signUrl(key: string, expiresAt: Date, options?: UrlConditions): string;
   /** Signed cookies with a custom policy over `resource` (may end in a `*` wildcard). */
   signCookies(resource: string, expiresAt: Date): SignedCookies;
 }
@@ -70,7 +79,7 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
     domain: config.domain,
     origin,
     keyPairId: config.keyPairId,
-    signUrl(key, expiresAt, disposition) {
+    signUrl(key, expiresAt, { disposition, notBefore, sourceIp } = {}) {
       // Hand-built rather than the SDK's getSignedUrl, which decodes and re-encodes
       // the path and so turns an escaped `%2A` back into a wildcard `*`.
       // test/unit/signing/cloudfront-signer.test.ts proves the output equal to the SDK's for ordinary keys.
@@ -78,10 +87,20 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
       const query = disposition === undefined ? '' : `?response-content-disposition=${uriEscape(disposition)}`;
       const url = `${origin}/${encodeKeyForCloudFront(key)}${query}`;
       const expires = epochSeconds(expiresAt);
-      const policy = `{"Statement":[{"Resource":"${url}","Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`;
-      const signature = sign(policy);
       const hash = config.hashAlgorithm === 'SHA256' ? '&Hash-Algorithm=SHA256' : '';
-      return `${url}${query === '' ? '?' : '&'}Expires=${expires}&Key-Pair-Id=${config.keyPairId}&Signature=${signature}${hash}`;
+      const separator = query === '' ? '?' : '&';
+      if (notBefore === undefined && sourceIp === undefined) {
+        const policy = `{"Statement":[{"Resource":"${url}","Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`;
+        return `${url}${separator}Expires=${expires}&Key-Pair-Id=${config.keyPairId}&Signature=${sign(policy)}${hash}`;
+      }
+      const condition = {
+        DateLessThan: { 'AWS:EpochTime': expires },
+        ...(notBefore === undefined ? {} : { DateGreaterThan: { 'AWS:EpochTime': epochSeconds(notBefore) } }),
+        ...(sourceIp === undefined ? {} : { IpAddress: { 'AWS:SourceIp': sourceIp } }),
+      };
+      const policy = JSON.stringify({ Statement: [{ Resource: url, Condition: condition }] });
+      const encoded = urlSafeBase64(Buffer.from(policy).toString('base64'));
+      return `${url}${separator}Policy=${encoded}&Key-Pair-Id=${config.keyPairId}&Signature=${sign(policy)}${hash}`;
     },
     signCookies(resource, expiresAt) {
       // Same output as the SDK's getSignedCookies (proven in tests), but with the parsed key:

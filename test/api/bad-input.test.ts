@@ -77,6 +77,20 @@ const cases: Case[] = [
     headers: json,
   },
   {
+    name: 'a notBefore that is not a date',
+    method: 'POST',
+    url: '/v1/downloads',
+    payload: '{"keys":["public/a"],"notBefore":"tomorrow"}',
+    headers: json,
+  },
+  {
+    name: 'bindToCallerIp as a string',
+    method: 'POST',
+    url: '/v1/downloads',
+    payload: '{"keys":["public/a"],"bindToCallerIp":"yes"}',
+    headers: json,
+  },
+  {
     name: 'a filename for two keys',
     method: 'POST',
     url: '/v1/downloads',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { testApp } from '../helpers/app.js';
-import { cannedPolicyOf, verifyCloudFrontSignature } from '../helpers/cloudfront.js';
+import { cannedPolicyOf, fromCloudFrontBase64, verifyCloudFrontSignature } from '../helpers/cloudfront.js';
 import { cloudfrontKeyPair, testConfig } from '../helpers/config.js';
 import { bearer } from '../helpers/tokens.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
@@ -72,6 +72,17 @@ describe('POST /v1/downloads without a CDN: S3 presigned GETs', async () => {
     ]);
   });
 
+  test('notBefore and bindToCallerIp need CloudFront: S3 URLs cannot carry them, so they are refused, not dropped', async () => {
+    for (const [payload, path] of [
+      [{ keys: ['public/a.png'], notBefore: '2026-06-01T12:05:00Z' }, 'body/notBefore'],
+      [{ keys: ['public/a.png'], bindToCallerIp: true }, 'body/bindToCallerIp'],
+    ] as const) {
+      const response = await app.inject({ method: 'POST', url: '/v1/downloads', payload, headers: alice });
+      assert.equal(response.statusCode, 400, response.body);
+      assert.equal(response.json<{ errors: { path: string }[] }>().errors[0]?.path, path);
+    }
+  });
+
   test('a filename with several keys, or an unknown disposition, is refused with 400 naming the field', async () => {
     for (const [payload, path] of [
       [{ keys: ['public/a.png', 'public/b.png'], filename: 'a.png' }, 'body/filename'],
@@ -117,6 +128,49 @@ describe('POST /v1/downloads with CloudFront', async () => {
     assert.equal(canned.keyPairId, 'KTESTKEYPAIR01');
     assert.ok(verifyCloudFrontSignature(canned.policy, canned.signature, cloudfrontKeyPair().publicKey));
     assert.equal(new URL(result!.url!).searchParams.get('Expires'), String(now.getTime() / 1000 + 900));
+  });
+
+  type CustomPolicy = { Statement: { Condition: Record<string, Record<string, unknown>> }[] };
+  const policyOf = (url: string): CustomPolicy =>
+    JSON.parse(fromCloudFrontBase64(new URL(url).searchParams.get('Policy') ?? '').toString()) as CustomPolicy;
+
+  test("notBefore and bindToCallerIp: a custom policy with DateGreaterThan and the caller's own address", async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: ['public/premiere.mp4'], notBefore: '2026-06-01T12:05:00Z', bindToCallerIp: true },
+      headers: alice,
+      remoteAddress: '198.51.100.23',
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    const [result] = response.json<{ results: Result[] }>().results;
+    const { Condition } = policyOf(result!.url!).Statement[0]!;
+    assert.deepEqual(Condition.DateGreaterThan, { 'AWS:EpochTime': Date.parse('2026-06-01T12:05:00Z') / 1000 });
+    assert.deepEqual(Condition.IpAddress, { 'AWS:SourceIp': '198.51.100.23/32' });
+  });
+
+  test('an IPv6 caller asking to bind the URL to its address is refused: CloudFront matches IPv4 only', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: ['public/premiere.mp4'], bindToCallerIp: true },
+      headers: alice,
+      remoteAddress: '2001:db8::1',
+    });
+    assert.equal(response.statusCode, 400, response.body);
+    assert.match(response.json<{ detail: string }>().detail, /2001:db8::1 is not IPv4, and CloudFront matches IPv4 addresses only/u);
+  });
+
+  test("a start at or after the grant would expire is that key's error: such a URL would never work", async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: ['public/premiere.mp4'], notBefore: '2026-06-01T13:00:00Z', ttlSeconds: 600 },
+      headers: alice,
+    });
+    const [result] = response.json<{ results: Result[] }>().results;
+    assert.equal(result?.error?.code, 'BROKER_VALIDATION');
+    assert.match(result?.error?.detail ?? '', /notBefore 2026-06-01T13:00:00.000Z is not before this grant expires/u);
   });
 
   test('a `*` in a key is escaped, so it cannot widen the grant', async () => {

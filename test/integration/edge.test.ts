@@ -105,6 +105,25 @@ describe('grants fetched through the local CloudFront edge', () => {
     assert.deepEqual(Buffer.from(await get.arrayBuffer()), blob);
   });
 
+  test("a URL bound to the caller's address opens from it; one that starts later is refused until then", async () => {
+    const grant = async (payload: Record<string, unknown>): Promise<string> => {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/downloads',
+        payload: { keys: [keys.blob], ...payload },
+        headers: alice,
+        remoteAddress: '127.0.0.1',
+      });
+      return overHttp(response.json<{ results: { url?: string }[] }>().results[0]?.url ?? '');
+    };
+    const bound = await fetch(await grant({ bindToCallerIp: true }));
+    assert.equal(bound.status, 200);
+    assert.deepEqual(Buffer.from(await bound.arrayBuffer()), blob);
+    const later = await fetch(await grant({ notBefore: new Date(Date.now() + 120_000).toISOString() }));
+    assert.equal(later.status, 403);
+    assert.match(await later.text(), /<Code>AccessDenied<\/Code>/u);
+  });
+
   test('a Range request gets 206 with exactly that slice', async () => {
     const response = await fetch(await downloadUrl(keys.blob), { headers: { range: 'bytes=1000-1999' } });
     assert.equal(response.status, 206);

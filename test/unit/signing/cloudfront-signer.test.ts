@@ -211,15 +211,57 @@ describe('a Content-Disposition on a CloudFront URL', () => {
   const disposition = `attachment; filename="caf_'s (1).pdf"; filename*=UTF-8''caf%C3%A9%27s%20%281%29.pdf`;
 
   test('rides in the signed URL as response-content-disposition, strictly encoded, and the edge accepts it', () => {
-    const url = signer.signUrl('public/report.pdf', expiresAt, disposition);
+    const url = signer.signUrl('public/report.pdf', expiresAt, { disposition });
     assert.equal(new URL(url).searchParams.get('response-content-disposition'), disposition);
     assert.doesNotMatch(new URL(url).search, /['()*!]/u, "no character a browser would escape in a query (it escapes ')");
     assert.deepEqual(verifyRequest(asRequest(url), edge), { ok: true });
   });
 
   test('is part of what is signed: another disposition, or none, is refused', () => {
-    const url = signer.signUrl('public/report.pdf', expiresAt, disposition);
+    const url = signer.signUrl('public/report.pdf', expiresAt, { disposition });
     assert.equal(verifyRequest(asRequest(url.replace('attachment', 'inline')), edge).ok, false);
     assert.equal(verifyRequest(asRequest(url.replace(/response-content-disposition=[^&]*&/u, '')), edge).ok, false);
+  });
+});
+
+describe('download URLs with a start time or a client address: a custom policy', () => {
+  const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' });
+  const edge = (now: string) => ({ origin: `https://${domain}`, keyGroup: new Map([['KTESTKEYPAIR01', publicKey]]), now: new Date(now) });
+  const asRequest = (url: string, clientIp = '203.0.113.7') => {
+    const { pathname, search } = new URL(url);
+    return { method: 'GET', path: pathname, query: search.slice(1), cookies: {}, clientIp };
+  };
+  const notBefore = new Date('2029-12-31T00:00:00Z');
+
+  test('carries Policy instead of Expires, with exactly the conditions asked', () => {
+    const url = new URL(signer.signUrl('public/a.mp4', expiresAt, { notBefore, sourceIp: '203.0.113.7/32' }));
+    assert.equal(url.searchParams.get('Expires'), null);
+    assert.equal(url.searchParams.get('Hash-Algorithm'), 'SHA256');
+    const policy = JSON.parse(fromCloudFrontBase64(url.searchParams.get('Policy') ?? '').toString()) as unknown;
+    assert.deepEqual(policy, {
+      Statement: [
+        {
+          Resource: `https://${domain}/public/a.mp4`,
+          Condition: {
+            DateLessThan: { 'AWS:EpochTime': expiresAt.getTime() / 1000 },
+            DateGreaterThan: { 'AWS:EpochTime': notBefore.getTime() / 1000 },
+            IpAddress: { 'AWS:SourceIp': '203.0.113.7/32' },
+          },
+        },
+      ],
+    });
+  });
+
+  test('the edge lets it through only after the start, and only from that address', () => {
+    const url = signer.signUrl('public/a.mp4', expiresAt, { notBefore, sourceIp: '203.0.113.7/32' });
+    assert.deepEqual(verifyRequest(asRequest(url), edge('2029-12-31T00:00:01Z')), { ok: true });
+    assert.equal(verifyRequest(asRequest(url), edge('2029-12-30T23:59:59Z')).ok, false, 'before the start');
+    assert.equal(verifyRequest(asRequest(url, '203.0.113.8'), edge('2029-12-31T00:00:01Z')).ok, false, 'another address');
+  });
+
+  test('one condition alone is enough to make it custom; none keeps the canned URL', () => {
+    assert.ok(new URL(signer.signUrl('public/a.mp4', expiresAt, { notBefore })).searchParams.has('Policy'));
+    assert.ok(new URL(signer.signUrl('public/a.mp4', expiresAt, { sourceIp: '203.0.113.7/32' })).searchParams.has('Policy'));
+    assert.ok(new URL(signer.signUrl('public/a.mp4', expiresAt, {})).searchParams.has('Expires'));
   });
 });
