@@ -2,6 +2,7 @@
  * The load generator, in a process of its own (pinned to the other core).
  * argv: JSON {url, scenario, connections, seconds, rate?, amount?}. Prints the result as JSON.
  */
+import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { benchToken, scenarioNamed } from './scenarios.js';
 
@@ -22,6 +23,7 @@ const body = scenario.body === undefined ? undefined : JSON.stringify(scenario.b
 const headers: Record<string, string> = { authorization: `Bearer ${benchToken()}` };
 if (body !== undefined) headers['content-type'] = 'application/json';
 let counter = 0;
+const run = randomUUID();
 const { bodyFor } = scenario;
 
 // autocannon's own histogram keeps whole milliseconds; this keeps each 2xx response's hrtime duration.
@@ -45,7 +47,7 @@ const result = await autocannon({
   ...(body === undefined ? {} : { body }),
   ...(bodyFor === undefined
     ? {}
-    : { requests: [{ setupRequest: (next: autocannon.Request) => ({ ...next, body: JSON.stringify(bodyFor((counter += 1))) }) }] }),
+    : { requests: [{ setupRequest: (next: autocannon.Request) => ({ ...next, body: JSON.stringify(bodyFor((counter += 1), run)) }) }] }),
   connections: args.connections,
   ...(args.amount === undefined ? { duration: args.seconds ?? 5 } : { amount: args.amount }),
   ...(args.rate === undefined ? {} : { overallRate: args.rate }),

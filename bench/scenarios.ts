@@ -58,8 +58,11 @@ export interface Scenario {
   readonly target: Target;
   readonly path: string;
   readonly body: unknown;
-  /** A fresh body per request (new keys), so no signature can be reused; `n` counts requests. */
-  readonly bodyFor?: (n: number) => unknown;
+  /**
+   * A fresh body per request (new keys), so no signature can be reused: `n` counts requests, and `run` is unique
+   * to each load run, so a warm-up or an earlier repeat never leaves signatures behind for the measured run.
+   */
+  readonly bodyFor?: (n: number, run: string) => unknown;
   readonly expectStatus: number;
   /** Returns why the first response is not a real grant, or undefined when it is. */
   readonly check: (response: { body: unknown; setCookies: readonly string[] }) => string | undefined;
@@ -146,7 +149,7 @@ export const scenarios: readonly Scenario[] = [
     target: 'cloudfront',
     path: '/v1/downloads',
     body: { keys: downloadKeys(1) },
-    bodyFor: (n) => ({ keys: [`public/bench/new-${n}.png`] }),
+    bodyFor: (n, run) => ({ keys: [`public/bench/new-${run}-${n}.png`] }),
     expectStatus: 200,
     check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
   },
@@ -172,7 +175,7 @@ export const scenarios: readonly Scenario[] = [
       target,
       path: '/v1/downloads',
       body: { keys: downloadKeys(1) },
-      bodyFor: (n) => ({ keys: [`public/bench/new-${n}.png`] }),
+      bodyFor: (n, run) => ({ keys: [`public/bench/new-${run}-${n}.png`] }),
       expectStatus: 200,
       check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
     },
