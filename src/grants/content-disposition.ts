@@ -1,4 +1,5 @@
 import { safeFilename } from '../keys/object-key.js';
+import { uriEscape } from '../signing/sigv4.js';
 
 export type Disposition = 'inline' | 'attachment';
 
@@ -12,6 +13,7 @@ export function contentDisposition(disposition: Disposition, filename: string | 
   if (name === undefined) return disposition;
   // Quoted-string: no `"` or `\` (already replaced or meaningless here), ASCII only.
   const fallback = name.replace(/[^\x20-\x7e]|["\\]/gu, '_');
-  const extended = encodeURIComponent(name).replace(/['()*]/gu, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+  // RFC 8187 percent-encoding: RFC 3986's unreserved characters stay, as SigV4 escapes them.
+  const extended = uriEscape(name);
   return `${disposition}; filename="${fallback}"; filename*=UTF-8''${extended}`;
 }

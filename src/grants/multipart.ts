@@ -73,6 +73,12 @@ function partChecksums(
   return (partNumber) => ({ algorithm, value: checksums[String(partNumber)] ?? '' });
 }
 
+/**
+ * An upload by its id, or by its id and key: the protocols that name the key beside the id (Companion's,
+ * Uppy 6's) get 404 for any other key, as for any other caller.
+ */
+export type UploadRef = string | { readonly uploadId: string; readonly key: string };
+
 interface Dependencies {
   readonly authorizer: Authorizer;
   readonly s3: S3Signer;
@@ -143,11 +149,12 @@ export class MultipartGrants {
   /** URLs for some parts, each signing that part's exact length; the grant is decided again, so a revocation stops new parts. */
   async grantParts(
     caller: Caller,
-    uploadId: string,
+    ref: UploadRef,
     partNumbers: readonly number[],
     checksums: Readonly<Record<string, string>> = {},
   ): Promise<MultipartPartsGranted> {
-    const upload = await this.open(caller, uploadId);
+    const upload = await this.open(caller, ref);
+    const { uploadId } = upload;
     const checksumFor = partChecksums(upload, partNumbers, checksums);
     const outside = partNumbers.filter((n) => n < 1 || n > upload.partCount);
     if (outside.length > 0) {
@@ -186,9 +193,9 @@ export class MultipartGrants {
   }
 
   /** What S3 holds so far, so a client that lost its connection uploads only the rest. */
-  async uploadedParts(caller: Caller, uploadId: string): Promise<UploadedParts> {
-    const upload = await this.open(caller, uploadId);
-    const parts = await this.deps.objects.listParts(upload.key, uploadId).catch((error: unknown) => {
+  async uploadedParts(caller: Caller, ref: UploadRef): Promise<UploadedParts> {
+    const upload = await this.open(caller, ref);
+    const parts = await this.deps.objects.listParts(upload.key, upload.uploadId).catch((error: unknown) => {
       throw storageError(error, 'list the parts');
     });
     return { parts };
@@ -196,10 +203,11 @@ export class MultipartGrants {
 
   async complete(
     caller: Caller,
-    uploadId: string,
+    ref: UploadRef,
     parts: readonly { partNumber: number; etag: string; checksum?: string | undefined }[],
   ): Promise<MultipartCompleted> {
-    const upload = await this.open(caller, uploadId);
+    const upload = await this.open(caller, ref);
+    const { uploadId } = upload;
     const numbers = parts.map((part) => part.partNumber);
     const complete = numbers.length === upload.partCount && numbers.every((n, i) => n === i + 1);
     if (!complete) {
@@ -248,8 +256,9 @@ export class MultipartGrants {
   }
 
   /** Stops the upload and frees what S3 holds of it; always allowed to the caller who started it. */
-  async abort(caller: Caller, uploadId: string): Promise<void> {
-    const upload = await this.open(caller, uploadId);
+  async abort(caller: Caller, ref: UploadRef): Promise<void> {
+    const upload = await this.open(caller, ref);
+    const { uploadId } = upload;
     await this.deps.objects.abortMultipart(upload.key, uploadId).catch((error: unknown) => {
       throw storageError(error, 'abort the upload');
     });
@@ -263,18 +272,15 @@ export class MultipartGrants {
   }
 
   /**
-   * Checks an upload is the caller's, open, and for this key: protocols that name the key beside the id
-   * (Companion's) get 404 for any other key, as for any other caller.
+   * The caller's open upload; another caller's, or a made-up id, is not found (nothing on S3 is touched).
+   * Named with its key, any other key is not found either.
    */
-  async ensureKey(caller: Caller, uploadId: string, key: string): Promise<void> {
-    const upload = await this.open(caller, uploadId);
-    if (upload.key !== key) throw new BrokerError('BROKER_UPLOAD_NOT_FOUND', 'no multipart upload with this id and key was started by you');
-  }
-
-  /** The caller's open upload; another caller's, or a made-up id, is not found (nothing on S3 is touched). */
-  private async open(caller: Caller, uploadId: string): Promise<MultipartUpload> {
+  private async open(caller: Caller, ref: UploadRef): Promise<MultipartUpload> {
+    const { uploadId, key } = typeof ref === 'string' ? { uploadId: ref, key: undefined } : ref;
     const upload = await this.deps.store.find(uploadId, caller.principal.sub);
     if (upload === undefined) throw new BrokerError('BROKER_UPLOAD_NOT_FOUND', 'no multipart upload with this id was started by you');
+    if (key !== undefined && upload.key !== key)
+      throw new BrokerError('BROKER_UPLOAD_NOT_FOUND', 'no multipart upload with this id and key was started by you');
     if (upload.state !== 'open') throw new BrokerError('BROKER_UPLOAD_CLOSED', `the upload is already ${upload.state}`);
     return upload;
   }

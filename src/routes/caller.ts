@@ -13,3 +13,7 @@ export const callerOf = (request: FastifyRequest): Caller => ({
     request.decidedBy = source === undefined ? (decision.allow ? '' : decision.code) : `${source.kind}:${source.id}`;
   },
 });
+
+/** A signed request's headers as a browser is to send them: browsers set Content-Length themselves and refuse to be told it. */
+export const browserHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'content-length'));

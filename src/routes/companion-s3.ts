@@ -4,7 +4,8 @@ import { BrokerError } from '../errors/catalogue.js';
 import { companionFormatter } from '../errors/companion.js';
 import { errorHandlerFor, notFoundHandlerFor } from '../errors/error-handler.js';
 import { UploadRequestSchema } from '../grants/schemas.js';
-import { callerOf } from './caller.js';
+import type { UploadRef } from '../grants/multipart.js';
+import { browserHeaders, callerOf } from './caller.js';
 
 /**
  * Uppy Companion's S3 protocol, as `@uppy/aws-s3` 5.x speaks it with
@@ -30,6 +31,12 @@ const sizeOf = (value: unknown): number => {
 };
 
 const secondsUntil = (iso: string): number => Math.max(1, Math.floor((Date.parse(iso) - Date.now()) / 1000));
+
+/** Companion names an upload by its id (in the path) and its key (in the query): both must match. */
+const uploadOf = (request: { params: { uploadId: string }; query: { key: string } }): UploadRef => ({
+  uploadId: request.params.uploadId,
+  key: request.query.key,
+});
 
 const KeyQuery = Type.Object({ key: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
 const UploadIdParams = Type.Object({ uploadId: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
@@ -60,9 +67,13 @@ export const companionS3Routes: FastifyPluginAsyncTypebox = async (app) => {
       const size = sizeOf((request.query as Record<string, string | undefined>)['metadata[size]']);
       const grant = await app.uploadGrants.grant(callerOf(request), { contentType: type, contentLength: size, filename });
       if (grant.method !== 'PUT') throw new BrokerError('BROKER_INTERNAL', 'a single upload for Uppy is a PUT');
-      // Browsers set Content-Length themselves and refuse to be told it.
-      const headers = Object.fromEntries(Object.entries(grant.headers).filter(([name]) => name !== 'content-length'));
-      return { method: 'PUT', url: grant.url, fields: { key: grant.key }, headers, expires: secondsUntil(grant.expiresAt) };
+      return {
+        method: 'PUT',
+        url: grant.url,
+        fields: { key: grant.key },
+        headers: browserHeaders(grant.headers),
+        expires: secondsUntil(grant.expiresAt),
+      };
     },
   );
 
@@ -96,9 +107,7 @@ export const companionS3Routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { ...doc('companionListParts', 'Uppy 5: the parts uploaded so far'), params: UploadIdParams, querystring: KeyQuery },
     },
     async (request) => {
-      const caller = callerOf(request);
-      await multipart().ensureKey(caller, request.params.uploadId, request.query.key);
-      const { parts } = await multipart().uploadedParts(caller, request.params.uploadId);
+      const { parts } = await multipart().uploadedParts(callerOf(request), uploadOf(request));
       return parts.map((part) => ({ PartNumber: part.partNumber, Size: part.size, ETag: part.etag }));
     },
   );
@@ -117,10 +126,8 @@ export const companionS3Routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const caller = callerOf(request);
-      await multipart().ensureKey(caller, request.params.uploadId, request.query.key);
       const numbers = request.query.partNumbers.split(',').map(Number);
-      const { parts } = await multipart().grantParts(caller, request.params.uploadId, numbers);
+      const { parts } = await multipart().grantParts(callerOf(request), uploadOf(request), numbers);
       return { presignedUrls: Object.fromEntries(parts.map((part) => [String(part.partNumber), part.url])) };
     },
   );
@@ -139,9 +146,7 @@ export const companionS3Routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const caller = callerOf(request);
-      await multipart().ensureKey(caller, request.params.uploadId, request.query.key);
-      const { parts } = await multipart().grantParts(caller, request.params.uploadId, [Number(request.params.partNumber)]);
+      const { parts } = await multipart().grantParts(callerOf(request), uploadOf(request), [Number(request.params.partNumber)]);
       const [part] = parts;
       if (!part) throw new BrokerError('BROKER_INTERNAL', 'no part URL was made');
       return { url: part.url, headers: {}, expires: secondsUntil(part.expiresAt) };
@@ -171,10 +176,8 @@ export const companionS3Routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const caller = callerOf(request);
-      await multipart().ensureKey(caller, request.params.uploadId, request.query.key);
       const parts = request.body.parts.map((part) => ({ partNumber: part.PartNumber, etag: part.ETag }));
-      const completed = await multipart().complete(caller, request.params.uploadId, parts);
+      const completed = await multipart().complete(callerOf(request), uploadOf(request), parts);
       return { location: completed.location ?? completed.key, key: completed.key };
     },
   );
@@ -187,9 +190,7 @@ export const companionS3Routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { ...doc('companionAbort', 'Uppy 5: abort a multipart upload'), params: UploadIdParams, querystring: KeyQuery },
     },
     async (request) => {
-      const caller = callerOf(request);
-      await multipart().ensureKey(caller, request.params.uploadId, request.query.key);
-      await multipart().abort(caller, request.params.uploadId);
+      await multipart().abort(callerOf(request), uploadOf(request));
       return {};
     },
   );

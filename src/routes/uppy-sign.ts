@@ -4,7 +4,7 @@ import { BrokerError } from '../errors/catalogue.js';
 import { problemResponses } from '../errors/problem.js';
 import { planParts } from '../grants/multipart.js';
 import { UploadRequestSchema } from '../grants/schemas.js';
-import { callerOf } from './caller.js';
+import { browserHeaders, callerOf } from './caller.js';
 
 /**
  * One route for `@uppy/aws-s3` 6.x's `signRequest(request)`: Uppy asks before
@@ -43,9 +43,6 @@ const SignedSchema = Type.Object(
 
 const xml = (body: string): string => `data:application/xml,${encodeURIComponent(`<?xml version="1.0" encoding="UTF-8"?>${body}`)}`;
 const text = (value: string | number): string => String(value).replace(/[<>&'"]/gu, (char) => `&#${char.charCodeAt(0)};`);
-// Browsers set Content-Length themselves and refuse to be told it.
-const sendable = (headers: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'content-length'));
 
 function sizeOf(size: number | undefined): number {
   if (size === undefined)
@@ -94,7 +91,7 @@ export const uppySignRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (method === 'PUT') {
           const grant = await app.uploadGrants.grant(caller, { contentType, contentLength: sizeOf(request.body.size), filename });
           if (grant.method !== 'PUT') throw new BrokerError('BROKER_INTERNAL', 'a single upload for Uppy is a PUT');
-          return { url: grant.url, headers: sendable(grant.headers), key: grant.key };
+          return { url: grant.url, headers: browserHeaders(grant.headers), key: grant.key };
         }
         if (method === 'POST') {
           const size = sizeOf(request.body.size);
@@ -115,15 +112,15 @@ export const uppySignRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
         throw new BrokerError('BROKER_VALIDATION', `${method} needs an uploadId`);
       }
-      await multipart.ensureKey(caller, uploadId, key);
+      const upload = { uploadId, key }; // Uppy names the key beside the id: any other key is not found
       if (method === 'PUT') {
         if (partNumber === undefined) throw new BrokerError('BROKER_VALIDATION', 'UploadPart needs a partNumber');
-        const [part] = (await multipart.grantParts(caller, uploadId, [partNumber])).parts;
+        const [part] = (await multipart.grantParts(caller, upload, [partNumber])).parts;
         if (!part) throw new BrokerError('BROKER_INTERNAL', 'no part URL was made');
-        return { url: part.url, headers: sendable(part.headers) };
+        return { url: part.url, headers: browserHeaders(part.headers) };
       }
       if (method === 'GET') {
-        const { parts } = await multipart.uploadedParts(caller, uploadId);
+        const { parts } = await multipart.uploadedParts(caller, upload);
         const listed = parts
           .map((part) => `<Part><PartNumber>${part.partNumber}</PartNumber><ETag>${text(part.etag)}</ETag><Size>${part.size}</Size></Part>`)
           .join('');
@@ -131,15 +128,15 @@ export const uppySignRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (method === 'POST') {
         // Uppy signs before it builds its list of parts: complete with what S3 holds, then check the size.
-        const { parts } = await multipart.uploadedParts(caller, uploadId);
-        const done = await multipart.complete(caller, uploadId, parts);
+        const { parts } = await multipart.uploadedParts(caller, upload);
+        const done = await multipart.complete(caller, upload, parts);
         return {
           url: xml(
             `<CompleteMultipartUploadResult><Location>${text(done.location ?? done.key)}</Location><Key>${text(done.key)}</Key><ETag>${text(done.etag)}</ETag></CompleteMultipartUploadResult>`,
           ),
         };
       }
-      await multipart.abort(caller, uploadId);
+      await multipart.abort(caller, upload);
       // Empty, as S3's 204: anything else that is not XML makes Uppy throw.
       return { url: 'data:application/xml,' };
     },

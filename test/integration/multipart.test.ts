@@ -61,6 +61,8 @@ describe('multipart uploads against a real S3 endpoint', () => {
     return etag;
   }
   const download = (key: string): Promise<Buffer> => downloadBytes(app, alice, key);
+  const complete = (started: Started, parts: readonly { partNumber: number; etag: string; checksum?: string }[]) =>
+    app.inject({ method: 'POST', url: path(started, '/complete'), payload: { parts }, headers: alice });
 
   test('the mobile path: two parts, the network drops, list, the rest, complete; the same bytes come back', async () => {
     const bytes = randomBytes(12 * MIB);
@@ -82,12 +84,10 @@ describe('multipart uploads against a real S3 endpoint', () => {
     );
     const [three] = await partGrants(started, [3]);
     const etag3 = await putPart(three!, slice(3));
-    const completed = await app.inject({
-      method: 'POST',
-      url: path(started, '/complete'),
-      payload: { parts: [...parts.map(({ partNumber, etag }) => ({ partNumber, etag })), { partNumber: 3, etag: etag3 }] },
-      headers: alice,
-    });
+    const completed = await complete(started, [
+      ...parts.map(({ partNumber, etag }) => ({ partNumber, etag })),
+      { partNumber: 3, etag: etag3 },
+    ]);
     assert.equal(completed.statusCode, 200, completed.body);
     assert.equal(completed.json<{ size: number }>().size, bytes.length);
     assert.ok((await download(started.key)).equals(bytes), 'the object holds the uploaded bytes');
@@ -105,12 +105,7 @@ describe('multipart uploads against a real S3 endpoint', () => {
       assert.equal(started.key, key);
       const [grant] = await partGrants(started, [1]);
       const etag = await putPart(grant!, bytes);
-      const completed = await app.inject({
-        method: 'POST',
-        url: path(started, '/complete'),
-        payload: { parts: [{ partNumber: 1, etag }] },
-        headers: alice,
-      });
+      const completed = await complete(started, [{ partNumber: 1, etag }]);
       assert.equal(completed.statusCode, 200, completed.body);
       assert.ok((await download(key)).equals(bytes));
     });
@@ -142,12 +137,10 @@ describe('multipart uploads against a real S3 endpoint', () => {
     );
     assert.ok(wrong === 'connection reset' || (typeof wrong === 'number' && wrong >= 400 && wrong < 500), `another body got ${wrong}`);
     const etags = [await putPart(one!, slices[0]!), await putPart(two!, slices[1]!)];
-    const completed = await app.inject({
-      method: 'POST',
-      url: path(started, '/complete'),
-      payload: { parts: etags.map((etag, i) => ({ partNumber: i + 1, etag, checksum: sha256(slices[i]!) })) },
-      headers: alice,
-    });
+    const completed = await complete(
+      started,
+      etags.map((etag, i) => ({ partNumber: i + 1, etag, checksum: sha256(slices[i]!) })),
+    );
     assert.equal(completed.statusCode, 200, completed.body);
     assert.ok((await download(started.key)).equals(bytes));
   });
@@ -186,12 +179,7 @@ describe('multipart uploads against a real S3 endpoint', () => {
       const response = await app.inject({ method, url: path(started, tail), headers: bob, ...(payload === undefined ? {} : { payload }) });
       assert.equal(response.statusCode, 404, `${method} ${tail}`);
     }
-    const completed = await app.inject({
-      method: 'POST',
-      url: path(started, '/complete'),
-      payload: { parts: [{ partNumber: 1, etag }] },
-      headers: alice,
-    });
+    const completed = await complete(started, [{ partNumber: 1, etag }]);
     assert.equal(completed.statusCode, 200, completed.body);
   });
 
