@@ -25,4 +25,11 @@ export default tseslint.config(
     files: ['test/browser/**/*.js'],
     languageOptions: { globals: { window: 'readonly', Blob: 'readonly', fetch: 'readonly', crypto: 'readonly' } },
   },
+  // The example pages run in the browser too.
+  {
+    files: ['examples/**/*.js'],
+    languageOptions: {
+      globals: { document: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly' },
+    },
+  },
 );
