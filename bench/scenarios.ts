@@ -33,7 +33,7 @@ export const SIGNING: Readonly<
 export function benchConfig(target: Target, privateKeyPem?: string): Config {
   const cloudfront: CloudFrontConfig | undefined =
     target !== 's3' && privateKeyPem !== undefined
-      ? { domain: CLOUDFRONT_DOMAIN, keyPairId: 'KBENCHKEYPAIRID', privateKey: privateKeyPem, hashAlgorithm: SIGNING[target].hash }
+      ? { domain: CLOUDFRONT_DOMAIN, keys: [{ id: 'KBENCHKEYPAIRID', privateKey: privateKeyPem, hashAlgorithm: SIGNING[target].hash }] }
       : undefined;
   return fixedConfig({
     logLevel: 'info',

@@ -9,11 +9,22 @@ export type JwtVerification =
   | { kind: 'public-key'; publicKey: string; algorithm: 'RS256' | 'ES256' }
   | { kind: 'jwks'; url: string };
 
+export type HashAlgorithm = 'SHA1' | 'SHA256';
+
+/** One key of the CloudFront key ring: its public key's id in the key group, the private key (PEM) and the hash it signs with. */
+export interface CloudFrontKey {
+  readonly id: string;
+  readonly privateKey: string;
+  readonly hashAlgorithm: HashAlgorithm;
+}
+
 export interface CloudFrontConfig {
   readonly domain: string;
-  readonly keyPairId: string;
-  readonly privateKey: string;
-  readonly hashAlgorithm: 'SHA1' | 'SHA256';
+  /**
+   * The key ring: the first key signs every new grant; the others (retiring, or not yet signing) stay
+   * trusted by the local edge, as by a key group holding them, until the grants they signed expire.
+   */
+  readonly keys: readonly [CloudFrontKey, ...CloudFrontKey[]];
   /** The scheme and host that grants name; `https://<domain>` unless the broker runs its own local edge (plain http). */
   readonly origin?: string;
   /** Set when the broker runs the local CloudFront edge beside itself (the embedded default): where it listens. */

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { KEY_PAIR_ID_PATTERN } from './cloudfront-keys.js';
 import { GRANT_DEFAULTS, S3_MAX_OBJECT_BYTES, SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
 
 /**
@@ -35,10 +36,24 @@ export const EnvSchema = Type.Object({
       examples: ['d111111abcdef8.cloudfront.net'],
     }),
   ),
-  CLOUDFRONT_KEY_PAIR_ID: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{8,64}$', examples: ['K2JCJMDEHXQW5F'] })),
-  CLOUDFRONT_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN', examples: ['"<the PEM text of the key>"'] })),
+  CLOUDFRONT_KEY_PAIR_ID: Type.Optional(Type.String({ pattern: KEY_PAIR_ID_PATTERN, examples: ['K2JCJMDEHXQW5F'] })),
+  // PEM, or base64 of a PEM or PKCS#8 DER key (no newlines to lose).
+  CLOUDFRONT_PRIVATE_KEY: Type.Optional(
+    Type.String({ pattern: '^(-----BEGIN|[A-Za-z0-9+/\\s]+={0,2}$)', examples: ['"<the PEM text of the key, or its base64>"'] }),
+  ),
   CLOUDFRONT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/run/secrets/cloudfront.pem'] })),
   CLOUDFRONT_HASH_ALGORITHM: Type.Optional(Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256')], { examples: ['SHA256'] })),
+  CLOUDFRONT_KEY_RING: Type.Optional(
+    Type.String({
+      minLength: 1,
+      examples: [
+        '{"signingKeyId":"K2NEWKEY0001","keys":[{"id":"K2NEWKEY0001","algorithm":"ECDSA-SHA256","privateKeyFile":"/run/secrets/new.pem"}]}',
+      ],
+    }),
+  ),
+  CLOUDFRONT_KEY_RING_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/etc/access-broker/cloudfront-keys.yaml'] })),
+  CLOUDFRONT_KEY_RING_SECRET_ID: Type.Optional(Type.String({ minLength: 1, examples: ['access-broker/cloudfront-keys'] })),
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', examples: ['http://localhost:4566'] })),
   EDGE_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, examples: [8787] })),
   EDGE_HOST: Type.Optional(Type.String({ minLength: 1, examples: ['127.0.0.1'] })),
   EDGE_ORIGIN_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+$', examples: ['https://d111111abcdef8.cloudfront.net'] })),

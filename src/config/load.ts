@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
@@ -6,13 +6,15 @@ import { parse } from 'tldts';
 import { PolicyError, type Policy } from '../policy/compile.js';
 import { developmentPolicy } from '../policy/development-policy.js';
 import { loadPolicyFile, validatePolicyDocument } from '../policy/load.js';
-import { MIN_RSA_BITS, verificationKeyVerdict } from '../auth/key-rules.js';
+import { verificationKeyVerdict } from '../auth/key-rules.js';
 import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from '../auth/token-rules.js';
 import { GRANT_DEFAULTS } from '../policy/defaults.js';
-import type { CloudFrontConfig, Config, JwtVerification, Mode, S3Config, StoreConfig } from './config.js';
+import { parseKeyRing, validateKey } from './cloudfront-keys.js';
+import type { CloudFrontConfig, CloudFrontKey, Config, JwtVerification, Mode, S3Config, StoreConfig } from './config.js';
 import { loadDevelopmentSecrets, type DevelopmentSecrets } from './development-secrets.js';
 import { EnvSchema, type Env, type EnvName } from './env-schema.js';
 import { DEVELOPMENT_BUCKET, productionProblems } from './production.js';
+import { readSecretString } from './secrets-manager.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -32,6 +34,9 @@ const example = (name: EnvName): string => {
   return value === undefined ? '' : `; for example ${name}=${String(value)}`;
 };
 
+/** Variables whose values never appear in an error: secrets, or documents that may hold them. */
+const HIDDEN = new Set<EnvName>(['JWT_SECRET', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_KEY_RING']);
+
 /** Turns the raw environment into typed values, collecting every problem instead of stopping at the first. */
 export function parseEnv(raw: Readonly<Record<string, string | undefined>>): { env: Env; errors: string[] } {
   const picked: Record<string, unknown> = {};
@@ -42,7 +47,7 @@ export function parseEnv(raw: Readonly<Record<string, string | undefined>>): { e
   const converted = Value.Convert(EnvSchema, picked);
   const errors = [...Value.Errors(EnvSchema, converted)].map((error) => {
     const name = error.path.split('/')[1] as EnvName;
-    const shown = name === 'JWT_SECRET' || name === 'CLOUDFRONT_PRIVATE_KEY' ? '(value hidden)' : JSON.stringify(picked[name]);
+    const shown = HIDDEN.has(name) ? '(value hidden)' : JSON.stringify(picked[name]);
     return `${name}: ${error.message.toLowerCase()}, got ${shown}${example(name)}`;
   });
   return { env: converted as Env, errors: [...new Set(errors)] };
@@ -119,36 +124,93 @@ function s3Config(env: Env, hasAwsKeys: boolean, mode: Mode, errors: string[], d
   return { region, bucket: DEVELOPMENT_S3.bucket, endpoint, forcePathStyle: env.S3_FORCE_PATH_STYLE ?? true, credentials };
 }
 
-/** CloudFront key groups take RSA 2048 and ECDSA P-256 keys; anything else would sign URLs no distribution accepts. */
-function cloudfrontKeyProblem(key: KeyObject): string | undefined {
-  const details = key.asymmetricKeyDetails;
-  if (key.asymmetricKeyType === 'rsa') {
-    const bits = details?.modulusLength ?? 0;
-    return bits < MIN_RSA_BITS ? `RSA keys shorter than ${MIN_RSA_BITS} bits are refused (CloudFront requires 2048)` : undefined;
-  }
-  if (key.asymmetricKeyType === 'ec') {
-    return details?.namedCurve === 'prime256v1'
-      ? undefined
-      : `ECDSA keys must be on P-256 (this one is on ${details?.namedCurve ?? 'an unknown curve'})`;
-  }
-  return `must be an RSA 2048 or ECDSA P-256 private key (this one is ${key.asymmetricKeyType ?? 'not asymmetric'})`;
-}
-
 /** The embedded default: a local edge (src/edge) on localhost, trusting the development key pair the broker signs with. */
 async function localEdgeConfig(env: Env, dev: () => Promise<DevelopmentSecrets>, defaults: string[]): Promise<CloudFrontConfig> {
-  const secrets = await dev();
   const port = env.EDGE_PORT ?? DEFAULT_EDGE_PORT;
   const distribution = localEdgeDistribution(port);
+  const key = await developmentKey(env, dev);
   defaults.push(
-    `CloudFront: a local edge at ${distribution.origin}, run beside the broker, trusting development key pair ${secrets.cloudfrontKeyPairId} (CLOUDFRONT_DOMAIN= empty: S3 presigned GETs instead)`,
+    `CloudFront: a local edge at ${distribution.origin}, run beside the broker, trusting development key pair ${key.id} (CLOUDFRONT_DOMAIN= empty: S3 presigned GETs instead)`,
   );
+  return { ...distribution, keys: [key], localEdge: { host: env.EDGE_HOST ?? '127.0.0.1', port } };
+}
+
+async function developmentKey(env: Env, dev: () => Promise<DevelopmentSecrets>): Promise<CloudFrontKey> {
+  const secrets = await dev();
   return {
-    ...distribution,
-    keyPairId: secrets.cloudfrontKeyPairId,
+    id: secrets.cloudfrontKeyPairId,
     privateKey: secrets.cloudfrontPrivateKey,
     hashAlgorithm: env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1',
-    localEdge: { host: env.EDGE_HOST ?? '127.0.0.1', port },
   };
+}
+
+/**
+ * The configured CloudFront keys, from exactly one source: one key (CLOUDFRONT_KEY_PAIR_ID with
+ * CLOUDFRONT_PRIVATE_KEY or _FILE), or a key ring (CLOUDFRONT_KEY_RING, _FILE or _SECRET_ID). Undefined
+ * when none is configured or a problem was found (then it is in `errors`).
+ */
+async function configuredKeys(env: Env, errors: string[]): Promise<{ keys: CloudFrontConfig['keys'] | undefined; given: boolean }> {
+  const sources = [
+    (env.CLOUDFRONT_KEY_PAIR_ID || env.CLOUDFRONT_PRIVATE_KEY || env.CLOUDFRONT_PRIVATE_KEY_FILE) && 'CLOUDFRONT_KEY_PAIR_ID',
+    env.CLOUDFRONT_KEY_RING && 'CLOUDFRONT_KEY_RING',
+    env.CLOUDFRONT_KEY_RING_FILE && 'CLOUDFRONT_KEY_RING_FILE',
+    env.CLOUDFRONT_KEY_RING_SECRET_ID && 'CLOUDFRONT_KEY_RING_SECRET_ID',
+  ].filter((source): source is string => Boolean(source));
+  if (sources.length === 0) return { keys: undefined, given: false };
+  if (sources.length > 1) {
+    errors.push(
+      `CloudFront keys: set one of CLOUDFRONT_KEY_PAIR_ID (one key), CLOUDFRONT_KEY_RING, _FILE or _SECRET_ID; got ${sources.join(' and ')}`,
+    );
+    return { keys: undefined, given: true };
+  }
+  if (sources[0] === 'CLOUDFRONT_KEY_PAIR_ID') return { keys: await singleKey(env, errors), given: true };
+  if (env.CLOUDFRONT_HASH_ALGORITHM) {
+    errors.push("CLOUDFRONT_HASH_ALGORITHM: a key ring names each key's algorithm; remove it");
+    return { keys: undefined, given: true };
+  }
+  const ring = await keyRingText(env, errors);
+  if (ring === undefined) return { keys: undefined, given: true };
+  const parsed = await parseKeyRing(ring.text, ring.source);
+  if (!parsed.ok) errors.push(...parsed.errors);
+  return { keys: parsed.ok ? parsed.keys : undefined, given: true };
+}
+
+async function singleKey(env: Env, errors: string[]): Promise<CloudFrontConfig['keys'] | undefined> {
+  const privateKey =
+    env.CLOUDFRONT_PRIVATE_KEY ??
+    (env.CLOUDFRONT_PRIVATE_KEY_FILE
+      ? await readKeyFile('CLOUDFRONT_PRIVATE_KEY_FILE', env.CLOUDFRONT_PRIVATE_KEY_FILE, errors)
+      : undefined);
+  const unreadable = env.CLOUDFRONT_PRIVATE_KEY_FILE !== undefined && privateKey === undefined; // already reported
+  if (!env.CLOUDFRONT_KEY_PAIR_ID || privateKey === undefined) {
+    if (!unreadable) errors.push('CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE): set both or neither');
+    return undefined;
+  }
+  const verdict = validateKey(env.CLOUDFRONT_KEY_PAIR_ID, privateKey, undefined, env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1');
+  if (verdict.ok) return [verdict.key];
+  errors.push(`CLOUDFRONT_PRIVATE_KEY: ${verdict.problem}`);
+  return undefined;
+}
+
+async function keyRingText(env: Env, errors: string[]): Promise<{ text: string; source: string } | undefined> {
+  if (env.CLOUDFRONT_KEY_RING) return { text: env.CLOUDFRONT_KEY_RING, source: 'CLOUDFRONT_KEY_RING' };
+  if (env.CLOUDFRONT_KEY_RING_FILE) {
+    const text = await readKeyFile('CLOUDFRONT_KEY_RING_FILE', env.CLOUDFRONT_KEY_RING_FILE, errors);
+    return text === undefined ? undefined : { text, source: `CLOUDFRONT_KEY_RING_FILE (${env.CLOUDFRONT_KEY_RING_FILE})` };
+  }
+  const secretId = env.CLOUDFRONT_KEY_RING_SECRET_ID ?? '';
+  try {
+    const text = await readSecretString(secretId, {
+      region: env.AWS_REGION ?? DEVELOPMENT_S3.region,
+      endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+    });
+    return { text, source: `CLOUDFRONT_KEY_RING_SECRET_ID (${secretId})` };
+  } catch (error) {
+    errors.push(
+      `CLOUDFRONT_KEY_RING_SECRET_ID: cannot read secret "${secretId}" from Secrets Manager (${(error as Error).name}: ${(error as Error).message})`,
+    );
+    return undefined;
+  }
 }
 
 async function cloudfrontConfig(
@@ -159,42 +221,25 @@ async function cloudfrontConfig(
   defaults: string[],
   domainGiven: boolean,
 ): Promise<CloudFrontConfig | undefined> {
-  const privateKey =
-    env.CLOUDFRONT_PRIVATE_KEY ??
-    (env.CLOUDFRONT_PRIVATE_KEY_FILE
-      ? await readKeyFile('CLOUDFRONT_PRIVATE_KEY_FILE', env.CLOUDFRONT_PRIVATE_KEY_FILE, errors)
-      : undefined);
+  const { keys, given } = await configuredKeys(env, errors);
   if (!env.CLOUDFRONT_DOMAIN) {
-    if (env.CLOUDFRONT_KEY_PAIR_ID || privateKey) {
+    if (given) {
       errors.push(`CLOUDFRONT_DOMAIN: must be set when a CloudFront key is configured${example('CLOUDFRONT_DOMAIN')}`);
       return undefined;
     }
     // Unset in development: the broker runs the local edge beside itself. Set but empty: no CDN, S3 presigned GETs.
     return mode === 'development' && !domainGiven ? localEdgeConfig(env, dev, defaults) : undefined;
   }
-  const hashAlgorithm = env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1';
-  if (env.CLOUDFRONT_KEY_PAIR_ID && privateKey !== undefined) {
-    try {
-      const problem = cloudfrontKeyProblem(createPrivateKey(privateKey));
-      if (problem !== undefined) errors.push(`CLOUDFRONT_PRIVATE_KEY: ${problem}`);
-    } catch {
-      errors.push('CLOUDFRONT_PRIVATE_KEY: not a PEM private key (the value is not shown)');
-    }
-    return { domain: env.CLOUDFRONT_DOMAIN, keyPairId: env.CLOUDFRONT_KEY_PAIR_ID, privateKey, hashAlgorithm };
-  }
-  if (env.CLOUDFRONT_KEY_PAIR_ID || privateKey !== undefined) {
-    errors.push('CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE): set both or neither');
-    return undefined;
-  }
+  if (given) return keys === undefined ? undefined : { domain: env.CLOUDFRONT_DOMAIN, keys };
   if (mode === 'production') {
     errors.push(
-      'CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE): must be set in production when CLOUDFRONT_DOMAIN is (the development key pair is refused)',
+      'CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE), or CLOUDFRONT_KEY_RING(_FILE, _SECRET_ID): must be set in production when CLOUDFRONT_DOMAIN is (the development key pair is refused)',
     );
     return undefined;
   }
-  const secrets = await dev();
-  defaults.push(`CloudFront: development key pair ${secrets.cloudfrontKeyPairId} (public key in DATA_DIR/dev-cloudfront-public.pem)`);
-  return { domain: env.CLOUDFRONT_DOMAIN, keyPairId: secrets.cloudfrontKeyPairId, privateKey: secrets.cloudfrontPrivateKey, hashAlgorithm };
+  const key = await developmentKey(env, dev);
+  defaults.push(`CloudFront: development key pair ${key.id} (public key in DATA_DIR/dev-cloudfront-public.pem)`);
+  return { domain: env.CLOUDFRONT_DOMAIN, keys: [key] };
 }
 
 /** POLICY_FILE, or the development policy outside production; problems go into `errors`. The CLI checks bundles against it. */

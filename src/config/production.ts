@@ -64,11 +64,17 @@ export async function productionProblems({ env, raw, verification, cloudfront, c
     problems.push('AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: "test" is LocalStack\'s credential; use a role or real keys');
   }
 
-  if (cloudfront?.keyPairId.startsWith(DEVELOPMENT_KEY_ID_PREFIX)) {
-    problems.push(`CLOUDFRONT_KEY_PAIR_ID: ids starting with ${DEVELOPMENT_KEY_ID_PREFIX} belong to development key pairs`);
+  // Every key of the ring, not only the signing one: a trusted development key is as good as a signing one to a forger.
+  for (const key of cloudfront?.keys ?? []) {
+    if (key.id.startsWith(DEVELOPMENT_KEY_ID_PREFIX)) {
+      problems.push(`CloudFront key ${key.id}: ids starting with ${DEVELOPMENT_KEY_ID_PREFIX} belong to development key pairs`);
+    }
+    if (development.cloudfrontPrivateKey && samePublicKey(key.privateKey, development.cloudfrontPrivateKey)) {
+      problems.push(`CloudFront key ${key.id}: is the development key pair from DATA_DIR; make a key pair for production`);
+    }
   }
-  if (cloudfront && development.cloudfrontPrivateKey && samePublicKey(cloudfront.privateKey, development.cloudfrontPrivateKey)) {
-    problems.push('CLOUDFRONT_PRIVATE_KEY: is the development key pair from DATA_DIR; make a key pair for production');
+  if (env.AWS_ENDPOINT_URL_SECRETS_MANAGER?.startsWith('http://')) {
+    problems.push('AWS_ENDPOINT_URL_SECRETS_MANAGER: must use https in production (the CloudFront keys would travel in clear text)');
   }
 
   if (env.COOKIE_SECURE === false)

@@ -8,7 +8,7 @@ import { startEdge } from './start.js';
 /*
  * The local CloudFront edge on its own (`npm run edge`), for a broker started with CLOUDFRONT_DOMAIN set
  * (on the embedded defaults `npm start` already runs it). It reads the broker's configuration (loadConfig),
- * so it trusts exactly the key pair the broker signs with and reads the bucket the broker grants, with the
+ * so it trusts exactly the broker's key ring (every key, signing or retiring) and reads the bucket the broker grants, with the
  * same credentials. Its own settings: EDGE_PORT (8787), EDGE_HOST (127.0.0.1: a development tool, never
  * exposed) and EDGE_ORIGIN_URL (the scheme and host grants are signed for; default https://$CLOUDFRONT_DOMAIN).
  */
@@ -24,7 +24,7 @@ if (!result.ok) fail(result.errors);
 const { config } = result;
 const { env } = parseEnv(process.env); // already validated by loadConfig
 const { cloudfront } = config;
-if (cloudfront === undefined) fail(['CLOUDFRONT_DOMAIN: must be set; the edge answers for that distribution with its key pair']);
+if (cloudfront === undefined) fail(['CLOUDFRONT_DOMAIN: must be set; the edge answers for that distribution with its key ring']);
 if (cloudfront.localEdge !== undefined) fail(['CLOUDFRONT_DOMAIN is unset: `npm start` runs the local edge itself on these defaults']);
 
 const logger = pino({ level: config.logLevel, base: { service: 'access-broker-edge' } });

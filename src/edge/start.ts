@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { CloudFrontConfig, S3Config } from '../config/config.js';
@@ -22,19 +22,24 @@ export interface EdgeStart {
 }
 
 /**
- * Starts the local edge as the broker's distribution: its key group is the key pair the broker signs with
- * (refused if a CloudFront key group would refuse it), its origin the broker's bucket.
+ * Starts the local edge as the broker's distribution: its key group is the broker's whole key ring, the
+ * signing key and those retiring or about to sign (each refused if a CloudFront key group would refuse it),
+ * its origin the broker's bucket.
  */
 export async function startEdge({ cloudfront, s3, origin, host, port, logger }: EdgeStart): Promise<RunningEdge> {
-  const publicKey = createPublicKey(cloudfront.privateKey);
-  const keyProblem = trustedKeyProblem(publicKey);
-  if (keyProblem !== undefined) throw new Error(`CLOUDFRONT_PRIVATE_KEY: CloudFront would not accept its public key: ${keyProblem}`);
+  const keyGroup = new Map<string, KeyObject>();
+  for (const key of cloudfront.keys) {
+    const publicKey = createPublicKey(key.privateKey);
+    const keyProblem = trustedKeyProblem(publicKey);
+    if (keyProblem !== undefined) throw new Error(`CloudFront key ${key.id}: CloudFront would not accept its public key: ${keyProblem}`);
+    keyGroup.set(key.id, publicKey);
+  }
   let listening = port;
   const server = createEdgeServer({
     get origin() {
       return typeof origin === 'string' ? origin : origin(listening);
     },
-    keyGroup: new Map([[cloudfront.keyPairId, publicKey]]),
+    keyGroup,
     s3,
     logger,
   });
@@ -49,7 +54,7 @@ export async function startEdge({ cloudfront, s3, origin, host, port, logger }: 
     {
       address: `http://${host}:${listening}`,
       origin: typeof origin === 'string' ? origin : origin(listening),
-      keyPairId: cloudfront.keyPairId,
+      keyGroup: [...keyGroup.keys()],
       bucket: s3.bucket,
     },
     'edge ready',

@@ -25,6 +25,7 @@ export interface CloudFrontSigner {
   readonly domain: string;
   /** The scheme and host grants name (`https://<domain>`, or the local edge's http origin). */
   readonly origin: string;
+  /** The id of the key that signs (the ring's first). */
   readonly keyPairId: string;
   /**
    * A signed URL for one object key: a canned policy, or a custom one when it must also hold a start
@@ -45,6 +46,28 @@ export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 
 const SIGNATURE_CACHE_ENTRIES = 10_000;
 
 /**
+ * Recent signatures by key id and policy. An identical policy (same resource, same expiry second) under
+ * the same key needs no new signature: reusing one saves a private-key operation (RSA's PKCS#1 v1.5 gives
+ * the same signature anyway; ECDSA's differ but each verifies). Keyed by key id too, so a cache that
+ * outlives a rotation never hands out the retired key's signature under the new key's id. Oldest entries go first.
+ */
+export class SignatureCache {
+  readonly #entries = new Map<string, string>();
+
+  constructor(private readonly capacity = SIGNATURE_CACHE_ENTRIES) {}
+
+  getOrSign(keyId: string, policy: string, sign: () => string): string {
+    const cacheKey = `${keyId}\n${policy}`;
+    const cached = this.#entries.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const signature = sign();
+    this.#entries.set(cacheKey, signature);
+    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value as string);
+    return signature;
+  }
+}
+
+/**
  * The end of a CloudFront grant, moved earlier to a window boundary (a tenth of
  * the lifetime, at most a minute) so that grants of the same object in the same
  * window share one policy and so one signature. Never later than asked.
@@ -55,30 +78,23 @@ export function shareableExpiry(now: Date, ttlSeconds: number): Date {
   return new Date(Math.floor(end / window) * window * 1000);
 }
 
-export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSigner {
+/** Signs with the ring's first key; the others only matter to whoever verifies (the key group, the local edge). */
+export function createCloudFrontSigner(config: CloudFrontConfig, signatures = new SignatureCache()): CloudFrontSigner {
+  const [signingKey] = config.keys;
+  const { id: keyPairId, hashAlgorithm } = signingKey;
   // Parsed once: parsing the PEM on every call costs more than the signature.
-  const privateKey: KeyObject = createPrivateKey(config.privateKey);
+  const privateKey: KeyObject = createPrivateKey(signingKey.privateKey);
   // The digest alone: Node signs PKCS#1 v1.5 with an RSA key and DER-encoded ECDSA with a P-256 key, as openssl does.
-  const digest = config.hashAlgorithm === 'SHA256' ? 'sha256' : 'sha1';
+  const digest = hashAlgorithm === 'SHA256' ? 'sha256' : 'sha1';
   const origin = cloudfrontOrigin(config);
-  // An identical policy (same resource, same expiry second) needs no new signature: recent
-  // ones are reused instead of paying a private-key operation again (RSA's PKCS#1 v1.5 gives
-  // the same signature anyway; ECDSA's differ but each verifies). With shareableExpiry() every grant of one object or
-  // bundle in the same window has an identical policy. Oldest entries are dropped first.
-  const signatures = new Map<string, string>();
-  const sign = (policy: string): string => {
-    const cached = signatures.get(policy);
-    if (cached !== undefined) return cached;
-    const signature = urlSafeBase64(createSign(digest).update(policy).sign(privateKey, 'base64'));
-    signatures.set(policy, signature);
-    if (signatures.size > SIGNATURE_CACHE_ENTRIES) signatures.delete(signatures.keys().next().value as string);
-    return signature;
-  };
+  // With shareableExpiry() every grant of one object or bundle in the same window has an identical policy.
+  const sign = (policy: string): string =>
+    signatures.getOrSign(keyPairId, policy, () => urlSafeBase64(createSign(digest).update(policy).sign(privateKey, 'base64')));
 
   return {
     domain: config.domain,
     origin,
-    keyPairId: config.keyPairId,
+    keyPairId,
     signUrl(key, expiresAt, { disposition, notBefore, sourceIp } = {}) {
       // Hand-built rather than the SDK's getSignedUrl, which decodes and re-encodes
       // the path and so turns an escaped `%2A` back into a wildcard `*`.
@@ -87,11 +103,11 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
       const query = disposition === undefined ? '' : `?response-content-disposition=${uriEscape(disposition)}`;
       const url = `${origin}/${encodeKeyForCloudFront(key)}${query}`;
       const expires = epochSeconds(expiresAt);
-      const hash = config.hashAlgorithm === 'SHA256' ? '&Hash-Algorithm=SHA256' : '';
+      const hash = hashAlgorithm === 'SHA256' ? '&Hash-Algorithm=SHA256' : '';
       const separator = query === '' ? '?' : '&';
       if (notBefore === undefined && sourceIp === undefined) {
         const policy = `{"Statement":[{"Resource":"${url}","Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`;
-        return `${url}${separator}Expires=${expires}&Key-Pair-Id=${config.keyPairId}&Signature=${sign(policy)}${hash}`;
+        return `${url}${separator}Expires=${expires}&Key-Pair-Id=${keyPairId}&Signature=${sign(policy)}${hash}`;
       }
       const condition = {
         DateLessThan: { 'AWS:EpochTime': expires },
@@ -100,7 +116,7 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
       };
       const policy = JSON.stringify({ Statement: [{ Resource: url, Condition: condition }] });
       const encoded = urlSafeBase64(Buffer.from(policy).toString('base64'));
-      return `${url}${separator}Policy=${encoded}&Key-Pair-Id=${config.keyPairId}&Signature=${sign(policy)}${hash}`;
+      return `${url}${separator}Policy=${encoded}&Key-Pair-Id=${keyPairId}&Signature=${sign(policy)}${hash}`;
     },
     signCookies(resource, expiresAt) {
       // Same output as the SDK's getSignedCookies (proven in tests), but with the parsed key:
@@ -111,8 +127,8 @@ export function createCloudFrontSigner(config: CloudFrontConfig): CloudFrontSign
       return {
         'CloudFront-Policy': urlSafeBase64(Buffer.from(policy).toString('base64')),
         'CloudFront-Signature': sign(policy),
-        'CloudFront-Key-Pair-Id': config.keyPairId,
-        ...(config.hashAlgorithm === 'SHA256' ? { 'CloudFront-Hash-Algorithm': 'SHA256' } : {}),
+        'CloudFront-Key-Pair-Id': keyPairId,
+        ...(hashAlgorithm === 'SHA256' ? { 'CloudFront-Hash-Algorithm': 'SHA256' } : {}),
       };
     },
   };
@@ -125,7 +141,7 @@ declare module 'fastify' {
   }
 }
 
-/** Parses the CloudFront key once, at start-up, so a bad key stops the broker rather than the first grant. */
+/** Parses the signing key once, at start-up, so a bad key stops the broker rather than the first grant. */
 export const cloudfrontSignerPlugin = fp(
   async (app: FastifyInstance, options: { config: CloudFrontConfig | undefined }) => {
     app.decorate('cloudfrontSigner', options.config === undefined ? undefined : createCloudFrontSigner(options.config));

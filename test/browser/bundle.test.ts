@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { CloudFrontConfig } from '../../src/config/config.js';
 import { startEdge } from '../../src/edge/start.js';
 import { createS3Client } from '../../src/signing/s3-signer.js';
 import { testApp } from '../helpers/app.js';
@@ -67,7 +68,7 @@ describe('bundle cookies in a real browser, through the local edge', () => {
     pageOrigin = `http://localhost:${(pages.address() as AddressInfo).port}`;
 
     const { privateKey } = cloudfrontKeyPair();
-    stack = await startStack({ keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' });
+    stack = await startStack({ keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' }] });
     browser = await launchChromium();
   });
   after(async () => {
@@ -84,9 +85,9 @@ describe('bundle cookies in a real browser, through the local edge', () => {
   }
 
   /** A broker and the local edge trusting its key, both on localhost, as `npm start` runs them. */
-  async function startStack(key: { keyPairId: string; privateKey: string; hashAlgorithm: 'SHA1' | 'SHA256' }): Promise<Stack> {
+  async function startStack(ring: Pick<CloudFrontConfig, 'keys'>): Promise<Stack> {
     const base = testConfig({ overrides: { corsOrigins: [pageOrigin] } });
-    const cloudfront = { domain: 'localhost', ...key };
+    const cloudfront = { domain: 'localhost', ...ring };
     const edge = await startEdge({
       cloudfront,
       s3: endpoint.config,
@@ -161,9 +162,9 @@ describe('bundle cookies in a real browser, through the local edge', () => {
         ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
         : cloudfrontKeyPair().privateKey;
       const own = await startStack({
-        keyPairId: ecdsa ? 'KECDSATEST01' : 'KTESTKEYPAIR01',
-        privateKey,
-        hashAlgorithm: algorithm.endsWith('SHA-1') ? 'SHA1' : 'SHA256',
+        keys: [
+          { id: ecdsa ? 'KECDSATEST01' : 'KTESTKEYPAIR01', privateKey, hashAlgorithm: algorithm.endsWith('SHA-1') ? 'SHA1' : 'SHA256' },
+        ],
       });
       try {
         const { context, page } = await signIn(undefined, own);

@@ -31,9 +31,7 @@ export function testConfig(options: TestConfigOptions = {}): Config {
     cloudfront: options.cloudfront
       ? {
           domain: 'd111111abcdef8.cloudfront.net',
-          keyPairId: 'KTESTKEYPAIR01',
-          privateKey: cloudfrontKeyPair().privateKey,
-          hashAlgorithm: 'SHA1',
+          keys: [{ id: 'KTESTKEYPAIR01', privateKey: cloudfrontKeyPair().privateKey, hashAlgorithm: 'SHA1' }],
         }
       : undefined,
     jwt: { ...fixedConfig().jwt, verification: { kind: 'secret', secret: TEST_JWT_SECRET } },

@@ -47,7 +47,7 @@ describe('grants fetched through the local CloudFront edge', () => {
       get origin() {
         return `https://${edgeHost}`;
       },
-      keyGroup: new Map([[cloudfront.keyPairId, cloudfrontKeyPair().publicKey]]),
+      keyGroup: new Map([[cloudfront.keys[0].id, cloudfrontKeyPair().publicKey]]),
       s3: endpoint.config,
     });
     await new Promise<void>((resolve) => edge.listen(0, '127.0.0.1', resolve));
@@ -242,7 +242,11 @@ describe('every CloudFront signing algorithm, end to end through the edge', () =
       host = `127.0.0.1:${(edge.address() as AddressInfo).port}`;
       const { keyPairId, privateKey, hashAlgorithm } = algorithm;
       const app = await testApp({
-        config: { ...testConfig(), s3: endpoint.config, cloudfront: { domain: host, keyPairId, privateKey, hashAlgorithm } },
+        config: {
+          ...testConfig(),
+          s3: endpoint.config,
+          cloudfront: { domain: host, keys: [{ id: keyPairId, privateKey, hashAlgorithm }] },
+        },
       });
       try {
         const granted = await app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: [key] }, headers: alice });

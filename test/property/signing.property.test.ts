@@ -42,7 +42,7 @@ const instant = fc.date({ min: new Date('2024-01-01T00:00:00Z'), max: new Date('
 
 for (const hash of ['SHA1', 'SHA256'] as const) {
   describe(`CloudFront signed URLs (${hash}) for any valid key`, () => {
-    const signer = createCloudFrontSigner({ domain: DOMAIN, keyPairId: KEY_PAIR_ID, privateKey, hashAlgorithm: hash });
+    const signer = createCloudFrontSigner({ domain: DOMAIN, keys: [{ id: KEY_PAIR_ID, privateKey, hashAlgorithm: hash }] });
 
     test('the path decodes to exactly the key, holds no wildcard, and the canned policy over it verifies', () => {
       fc.assert(
@@ -222,7 +222,7 @@ describe('bundle cookies for any bundle pattern and caller', () => {
       recorder: { record: () => undefined },
       now: () => NOW,
     });
-    const cloudfront = createCloudFrontSigner({ domain: DOMAIN, keyPairId: KEY_PAIR_ID, privateKey, hashAlgorithm: hash });
+    const cloudfront = createCloudFrontSigner({ domain: DOMAIN, keys: [{ id: KEY_PAIR_ID, privateKey, hashAlgorithm: hash }] });
     return new BundleGrants({ authorizer, policy, cloudfront });
   };
 

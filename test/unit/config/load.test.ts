@@ -134,8 +134,7 @@ describe('loadConfig: development defaults', () => {
     assert.equal(first.jwt.verification.kind, 'secret');
     assert.deepEqual(second.jwt.verification, first.jwt.verification);
     assert.ok(first.cloudfront && second.cloudfront);
-    assert.equal(second.cloudfront.keyPairId, first.cloudfront.keyPairId);
-    assert.equal(second.cloudfront.privateKey, first.cloudfront.privateKey);
+    assert.deepEqual(second.cloudfront.keys, first.cloudfront.keys);
   });
 
   test('different DATA_DIRs get different development JWT secrets', async () => {
@@ -146,7 +145,7 @@ describe('loadConfig: development defaults', () => {
 
   test('an existing development key pair in DATA_DIR is reused', async () => {
     const config = configOf(await load({ CLOUDFRONT_DOMAIN: 'cdn.localhost' }));
-    assert.equal(config.cloudfront?.privateKey, SEED_CLOUDFRONT_KEY);
+    assert.equal(config.cloudfront?.keys[0].privateKey, SEED_CLOUDFRONT_KEY);
   });
 
   test('the development JWT secret is long enough for HS256', async () => {
@@ -305,7 +304,7 @@ describe('loadConfig: production', () => {
         JWT_PUBLIC_KEY: weak.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       }),
     );
-    findError(errors, /^CLOUDFRONT_PRIVATE_KEY: RSA keys shorter than 2048 bits/);
+    findError(errors, /^CLOUDFRONT_PRIVATE_KEY: an RSA key in a key group must have 2048 bits/);
     findError(errors, /^JWT_PUBLIC_KEY: RSA keys shorter than 2048 bits/);
   });
 
@@ -320,20 +319,23 @@ describe('loadConfig: production', () => {
       });
     const accepted = await withKey(pem(generateKeyPairSync('ec', { namedCurve: 'prime256v1' })));
     assert.ok(accepted.ok, JSON.stringify(accepted));
-    assert.equal(accepted.config.cloudfront?.keyPairId, 'K2JCJMDEHXQW5F');
+    assert.equal(accepted.config.cloudfront?.keys[0].id, 'K2JCJMDEHXQW5F');
     findError(
       errorsOf(await withKey(pem(generateKeyPairSync('ec', { namedCurve: 'secp384r1' })))),
-      /^CLOUDFRONT_PRIVATE_KEY: ECDSA keys must be on P-256 \(this one is on secp384r1\)/,
+      /^CLOUDFRONT_PRIVATE_KEY: an ECDSA key in a key group must be on P-256/,
     );
     findError(
       errorsOf(await withKey(pem(generateKeyPairSync('ed25519')))),
-      /^CLOUDFRONT_PRIVATE_KEY: must be an RSA 2048 or ECDSA P-256 private key \(this one is ed25519\)/,
+      /^CLOUDFRONT_PRIVATE_KEY: a key in a key group must be RSA 2048 or ECDSA P-256/,
     );
   });
 
   test('CLOUDFRONT_DOMAIN alone is refused in production (the development key pair is refused)', async () => {
     const errors = errorsOf(await load({ NODE_ENV: 'production', CLOUDFRONT_DOMAIN: 'd111111abcdef8.cloudfront.net' }));
-    findError(errors, /^CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY\(_FILE\): must be set in production/);
+    findError(
+      errors,
+      /^CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY\(_FILE\), or CLOUDFRONT_KEY_RING\(_FILE, _SECRET_ID\): must be set in production/,
+    );
   });
 });
 
@@ -423,15 +425,15 @@ describe('loadConfig: CloudFront', () => {
   test('unset in development: the broker runs the local edge on localhost, signing with the development key pair', async () => {
     const config = configOf(await load({ EDGE_PORT: '9797', EDGE_HOST: '0.0.0.0' }));
     assert.ok(config.cloudfront);
-    const { privateKey, keyPairId, ...rest } = config.cloudfront;
-    assert.match(keyPairId, /^KDEV[0-9A-F]{12}$/u);
-    assert.equal(createPrivateKey(privateKey).asymmetricKeyType, 'rsa');
-    assert.deepEqual(rest, {
-      domain: 'localhost:9797',
-      origin: 'http://localhost:9797',
-      hashAlgorithm: 'SHA1',
-      localEdge: { host: '0.0.0.0', port: 9797 },
-    });
+    const {
+      keys: [key, ...others],
+      ...rest
+    } = config.cloudfront;
+    assert.match(key.id, /^KDEV[0-9A-F]{12}$/u);
+    assert.equal(createPrivateKey(key.privateKey).asymmetricKeyType, 'rsa');
+    assert.equal(key.hashAlgorithm, 'SHA1');
+    assert.deepEqual(others, []);
+    assert.deepEqual(rest, { domain: 'localhost:9797', origin: 'http://localhost:9797', localEdge: { host: '0.0.0.0', port: 9797 } });
     findError(config.developmentDefaults, /^CloudFront: a local edge at http:\/\/localhost:9797, run beside the broker/u);
   });
 
@@ -451,10 +453,11 @@ describe('loadConfig: CloudFront', () => {
     const config = configOf(await loadConfig({ DATA_DIR: dir, CLOUDFRONT_DOMAIN: 'd111111abcdef8.cloudfront.net' }));
     assert.ok(config.cloudfront);
     assert.equal(config.cloudfront.domain, 'd111111abcdef8.cloudfront.net');
-    assert.match(config.cloudfront.keyPairId, /^KDEV[0-9A-F]{12}$/);
-    assert.equal(createPrivateKey(config.cloudfront.privateKey).asymmetricKeyType, 'rsa');
-    assert.equal(config.cloudfront.hashAlgorithm, 'SHA1');
-    findError(config.developmentDefaults, new RegExp(`^CloudFront: development key pair ${config.cloudfront.keyPairId}`));
+    const [key] = config.cloudfront.keys;
+    assert.match(key.id, /^KDEV[0-9A-F]{12}$/);
+    assert.equal(createPrivateKey(key.privateKey).asymmetricKeyType, 'rsa');
+    assert.equal(key.hashAlgorithm, 'SHA1');
+    findError(config.developmentDefaults, new RegExp(`^CloudFront: development key pair ${key.id}`));
   });
 
   test('an explicit key pair is used as given', async () => {
@@ -469,9 +472,7 @@ describe('loadConfig: CloudFront', () => {
     );
     assert.deepEqual(config.cloudfront, {
       domain: 'cdn.example.com',
-      keyPairId: 'K2JCJMDEHXQW5F',
-      privateKey: privateKey.trim(),
-      hashAlgorithm: 'SHA256',
+      keys: [{ id: 'K2JCJMDEHXQW5F', privateKey, hashAlgorithm: 'SHA256' }],
     });
   });
 

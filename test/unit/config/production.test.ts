@@ -103,12 +103,12 @@ describe('production refuses what anyone could know or guess', () => {
     const cloudfront = { CLOUDFRONT_DOMAIN: 'cdn.example.com', CLOUDFRONT_KEY_PAIR_ID: development.cloudfrontKeyPairId };
     await refused(
       { ...env, ...cloudfront, CLOUDFRONT_PRIVATE_KEY: development.cloudfrontPrivateKey },
-      /^CLOUDFRONT_KEY_PAIR_ID: ids starting with KDEV/,
+      /^CloudFront key KDEV[0-9A-F]+: ids starting with KDEV/,
     );
     const devKeyFile = join(env.DATA_DIR!, 'dev-cloudfront-private.pem');
     await refused(
       { ...env, ...cloudfront, CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY_FILE: devKeyFile },
-      /^CLOUDFRONT_PRIVATE_KEY: is the development key pair/,
+      /^CloudFront key K2JCJMDEHXQW5F: is the development key pair/,
     );
     const own = pem(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
     assert.deepEqual(

@@ -19,8 +19,8 @@ const expiresAt = new Date('2030-01-01T00:00:00Z');
 const expires = expiresAt.getTime() / 1000;
 const before = new Date('2029-12-31T23:00:00Z');
 const keyGroup: TrustedKeyGroup = new Map([[keyPairId, publicKey]]);
-const sha1Signer = createCloudFrontSigner({ domain, keyPairId, privateKey, hashAlgorithm: 'SHA1' });
-const sha256Signer = createCloudFrontSigner({ domain, keyPairId, privateKey, hashAlgorithm: 'SHA256' });
+const sha1Signer = createCloudFrontSigner({ domain, keys: [{ id: keyPairId, privateKey, hashAlgorithm: 'SHA1' }] });
+const sha256Signer = createCloudFrontSigner({ domain, keys: [{ id: keyPairId, privateKey, hashAlgorithm: 'SHA256' }] });
 
 interface Check {
   cookies?: Record<string, string>;
@@ -132,9 +132,7 @@ describe('signed URLs from the broker (canned policy)', () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const forged = createCloudFrontSigner({
       domain,
-      keyPairId,
-      privateKey: other.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      hashAlgorithm: 'SHA1',
+      keys: [{ id: keyPairId, privateKey: other.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), hashAlgorithm: 'SHA1' }],
     });
     assertRefused(check(forged.signUrl('public/a.txt', expiresAt)), /signature does not match/u);
   });

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import { verifyRequest } from '../../../src/edge/verify.js';
 import { encodeKeyForCloudFront } from '../../../src/keys/cloudfront-path.js';
-import { createCloudFrontSigner, shareableExpiry } from '../../../src/signing/cloudfront-signer.js';
+import { createCloudFrontSigner, shareableExpiry, SignatureCache } from '../../../src/signing/cloudfront-signer.js';
 import { cannedPolicyOf, fromCloudFrontBase64, verifyCloudFrontSignature } from '../../helpers/cloudfront.js';
 import { cloudfrontKeyPair } from '../../helpers/config.js';
 
@@ -18,7 +18,7 @@ const expiresAt = new Date('2030-01-01T00:00:00Z');
 
 for (const hashAlgorithm of ['SHA1', 'SHA256'] as const) {
   describe(`CloudFront signed URLs (${hashAlgorithm})`, () => {
-    const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm });
+    const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm }] });
 
     for (const key of ['public/a.txt', 'public/with space/ünïcode.mp4', "public/it's (1).jpg", 'public/100%.txt', 'public/a+b=c&d.txt']) {
       test(`equals the AWS SDK's own output for ${JSON.stringify(key)}`, () => {
@@ -61,7 +61,7 @@ for (const hashAlgorithm of ['SHA1', 'SHA256'] as const) {
 }
 
 describe('wildcards in keys never reach a policy unescaped', () => {
-  const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' });
+  const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' }] });
 
   test('a `*` in a key is signed as %2A, a `?` as %3F', () => {
     const canned = cannedPolicyOf(signer.signUrl('public/*/what?.txt', expiresAt));
@@ -77,7 +77,7 @@ describe('wildcards in keys never reach a policy unescaped', () => {
 });
 
 describe('signed cookies', () => {
-  const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' });
+  const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' }] });
 
   test('carry a custom policy with the wildcard resource and expiry, signed by the key pair', () => {
     const cookies = signer.signCookies(`https://${domain}/public/demo/*`, expiresAt);
@@ -132,7 +132,7 @@ describe('shareable expiry and signature reuse', () => {
   }
 
   test('grants of one object within the same window are identical, so one signature serves them', () => {
-    const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' });
+    const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' }] });
     const first = signer.signUrl('public/a.mp4', shareableExpiry(now, 900));
     const later = signer.signUrl('public/a.mp4', shareableExpiry(new Date(now.getTime() + 20_000), 900));
     assert.equal(later, first);
@@ -141,10 +141,10 @@ describe('shareable expiry and signature reuse', () => {
   });
 
   test('a reused signature is the one a fresh signer computes for the same policy', () => {
-    const warm = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' });
+    const warm = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' }] });
     warm.signUrl('public/b.mp4', expiresAt);
     const reused = warm.signUrl('public/b.mp4', expiresAt);
-    const cold = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' }).signUrl(
+    const cold = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' }] }).signUrl(
       'public/b.mp4',
       expiresAt,
     );
@@ -152,11 +152,41 @@ describe('shareable expiry and signature reuse', () => {
   });
 
   test('another object or another expiry gets its own signature', () => {
-    const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' });
+    const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' }] });
     const signatureOf = (url: string) => new URL(url).searchParams.get('Signature');
     const base = signatureOf(signer.signUrl('public/a.mp4', expiresAt));
     assert.notEqual(signatureOf(signer.signUrl('public/b.mp4', expiresAt)), base);
     assert.notEqual(signatureOf(signer.signUrl('public/a.mp4', new Date(expiresAt.getTime() + 1000))), base);
+  });
+});
+
+describe('a key ring', () => {
+  const next = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const nextPublic = next.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const nextKey = {
+    id: 'KNEXTKEYPAIR1',
+    privateKey: next.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    hashAlgorithm: 'SHA1' as const,
+  };
+  const currentKey = { id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' as const };
+
+  test('only the first key signs; the others are for verifiers', () => {
+    const canned = cannedPolicyOf(createCloudFrontSigner({ domain, keys: [nextKey, currentKey] }).signUrl('public/a.txt', expiresAt));
+    assert.equal(canned.keyPairId, 'KNEXTKEYPAIR1');
+    assert.ok(verifyCloudFrontSignature(canned.policy, canned.signature, nextPublic));
+    assert.ok(!verifyCloudFrontSignature(canned.policy, canned.signature, publicKey));
+  });
+
+  test('one signature cache across a rotation never hands out the signature of the old key under the new id', () => {
+    const cache = new SignatureCache();
+    const before = cannedPolicyOf(
+      createCloudFrontSigner({ domain, keys: [currentKey, nextKey] }, cache).signUrl('public/a.txt', expiresAt),
+    );
+    const after = cannedPolicyOf(createCloudFrontSigner({ domain, keys: [nextKey, currentKey] }, cache).signUrl('public/a.txt', expiresAt));
+    assert.equal(after.policy, before.policy);
+    assert.equal(after.keyPairId, 'KNEXTKEYPAIR1');
+    assert.notEqual(after.signature, before.signature);
+    assert.ok(verifyCloudFrontSignature(after.policy, after.signature, nextPublic));
   });
 });
 
@@ -172,7 +202,7 @@ describe('ECDSA P-256 keys (accepted by CloudFront key groups since 2025; the AW
   };
 
   for (const hashAlgorithm of ['SHA1', 'SHA256'] as const) {
-    const signer = createCloudFrontSigner({ domain, keyPairId: 'KECDSATEST01', privateKey: ecPrivate, hashAlgorithm });
+    const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KECDSATEST01', privateKey: ecPrivate, hashAlgorithm }] });
 
     test(`${hashAlgorithm}: a signed URL is a DER ECDSA signature the local edge accepts, and only for its own object`, () => {
       const url = signer.signUrl('public/video.mp4', expiresAt);
@@ -195,13 +225,13 @@ describe('ECDSA P-256 keys (accepted by CloudFront key groups since 2025; the AW
   }
 
   test('a policy signed once is reused: the same URL within the window, though ECDSA signatures are randomised', () => {
-    const signer = createCloudFrontSigner({ domain, keyPairId: 'KECDSATEST01', privateKey: ecPrivate, hashAlgorithm: 'SHA256' });
+    const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KECDSATEST01', privateKey: ecPrivate, hashAlgorithm: 'SHA256' }] });
     assert.equal(signer.signUrl('public/a.txt', expiresAt), signer.signUrl('public/a.txt', expiresAt));
   });
 });
 
 describe('a Content-Disposition on a CloudFront URL', () => {
-  const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' });
+  const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' }] });
   const keyGroup = new Map([['KTESTKEYPAIR01', publicKey]]);
   const edge = { origin: `https://${domain}`, keyGroup, now: new Date('2029-12-31T23:00:00Z') };
   const asRequest = (url: string) => {
@@ -225,7 +255,7 @@ describe('a Content-Disposition on a CloudFront URL', () => {
 });
 
 describe('download URLs with a start time or a client address: a custom policy', () => {
-  const signer = createCloudFrontSigner({ domain, keyPairId: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' });
+  const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA256' }] });
   const edge = (now: string) => ({ origin: `https://${domain}`, keyGroup: new Map([['KTESTKEYPAIR01', publicKey]]), now: new Date(now) });
   const asRequest = (url: string, clientIp = '203.0.113.7') => {
     const { pathname, search } = new URL(url);
