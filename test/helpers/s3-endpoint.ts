@@ -11,7 +11,7 @@ export interface S3Endpoint {
   stop(): Promise<void>;
 }
 
-function dockerAvailable(): boolean {
+export function dockerAvailable(): boolean {
   try {
     execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 });
     return true;
