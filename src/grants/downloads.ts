@@ -1,7 +1,7 @@
-import { isIPv4 } from 'node:net';
 import { BrokerError } from '../errors/catalogue.js';
 import { checkObjectKey } from '../keys/object-key.js';
 import { hasActiveExtension } from '../policy/active-content.js';
+import { callerIpv4, hasConditions, resolveConditions, type AskedConditions } from '../policy/conditions.js';
 import { shareableExpiry, type CloudFrontSigner } from '../signing/cloudfront-signer.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
@@ -30,7 +30,7 @@ export class DownloadGrants {
       throw new BrokerError('BROKER_VALIDATION', reason, { errors: [{ path: `body/${path}`, message: reason }] });
     };
     if (filename !== undefined && keys.length > 1) refuse('filename', 'filename names one object: ask for one key, or leave it out');
-    const { startsAt, sourceIp } = this.conditions(caller, request, refuse);
+    const asked = this.askedConditions(caller, request, refuse);
     const authorization = await this.deps.authorizer.begin(caller, 'download');
     const { now } = authorization;
     const { cloudfront, s3 } = this.deps;
@@ -48,15 +48,28 @@ export class DownloadGrants {
         continue;
       }
       const responseDisposition = dispositionFor(key, disposition, filename);
+      const ruleName = `${decision.source.kind} "${decision.source.id}"`;
       if (cloudfront) {
+        const resolved = resolveConditions(decision.conditions, asked, caller.clientAddress, ruleName);
+        if (!resolved.ok) {
+          results.push({ key, error: { code: 'BROKER_FORBIDDEN', detail: resolved.reason } });
+          continue;
+        }
+        const { notBefore, sourceIp } = resolved.conditions;
         const expiresAt = shareableExpiry(now, decision.ttlSeconds);
-        if (startsAt !== undefined && startsAt >= expiresAt) {
-          const detail = `notBefore ${startsAt.toISOString()} is not before this grant expires (${expiresAt.toISOString()})`;
+        if (notBefore !== undefined && notBefore >= expiresAt) {
+          const detail = `notBefore ${notBefore.toISOString()} is not before this grant expires (${expiresAt.toISOString()})`;
           results.push({ key, error: { code: 'BROKER_VALIDATION', detail } });
           continue;
         }
-        const url = cloudfront.signUrl(key, expiresAt, { disposition: responseDisposition, notBefore: startsAt, sourceIp });
+        const url = cloudfront.signUrl(key, expiresAt, { disposition: responseDisposition, notBefore, sourceIp });
         results.push({ key, url, expiresAt: expiresAt.toISOString() });
+        continue;
+      }
+      if (hasConditions(decision.conditions)) {
+        // Fail closed: an S3 URL would open without the start or the address the rule requires.
+        const detail = `${ruleName} grants this only through CloudFront, with conditions S3 URLs cannot carry (CLOUDFRONT_DOMAIN)`;
+        results.push({ key, error: { code: 'BROKER_FORBIDDEN', detail } });
         continue;
       }
       const expiresAt = s3Expiry(now, decision.ttlSeconds, await (deadline ??= credentialsDeadline(s3)));
@@ -72,22 +85,21 @@ export class DownloadGrants {
   }
 
   /** A start time and the caller's own address, which only a CloudFront custom policy can carry. */
-  private conditions(
+  private askedConditions(
     caller: Caller,
     { notBefore, bindToCallerIp }: DownloadsRequest,
     refuse: (path: string, reason: string) => never,
-  ): { startsAt: Date | undefined; sourceIp: string | undefined } {
+  ): AskedConditions {
     if ((notBefore !== undefined || bindToCallerIp === true) && this.deps.cloudfront === undefined) {
       refuse(
         notBefore === undefined ? 'bindToCallerIp' : 'notBefore',
         'notBefore and bindToCallerIp need CloudFront (CLOUDFRONT_DOMAIN); S3 URLs cannot carry them',
       );
     }
-    const startsAt = notBefore === undefined ? undefined : new Date(notBefore);
-    if (bindToCallerIp !== true) return { startsAt, sourceIp: undefined };
     // The address as Fastify resolved it (TRUST_PROXY for a broker behind a proxy); CloudFront matches IPv4 only.
-    const address = caller.clientAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/u, '');
-    if (!isIPv4(address)) refuse('bindToCallerIp', `your address ${address} is not IPv4, and CloudFront matches IPv4 addresses only`);
-    return { startsAt, sourceIp: `${address}/32` };
+    if (bindToCallerIp === true && callerIpv4(caller.clientAddress) === undefined) {
+      refuse('bindToCallerIp', `your address ${caller.clientAddress} is not IPv4, and CloudFront matches IPv4 addresses only`);
+    }
+    return { notBefore: notBefore === undefined ? undefined : new Date(notBefore), bindToCallerIp };
   }
 }

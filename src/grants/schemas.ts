@@ -150,13 +150,13 @@ export const DownloadsRequestSchema = Type.Object(
       Type.String({
         format: 'date-time',
         description:
-          'CloudFront only: the URLs work from this instant on (a custom policy with DateGreaterThan); it must be before they expire.',
+          "CloudFront only: the URLs work from this instant on (a custom policy with DateGreaterThan); it must be before they expire. A rule's own start (its `conditions`) still holds: the later one wins.",
       }),
     ),
     bindToCallerIp: Type.Optional(
       Type.Boolean({
         description:
-          "CloudFront only: the URLs work only from the caller's own IPv4 address, as the broker sees it (TRUST_PROXY behind a proxy). IPv6 callers are refused: CloudFront matches IPv4 only.",
+          "CloudFront only: the URLs work only from the caller's own IPv4 address, as the broker sees it (TRUST_PROXY behind a proxy). IPv6 callers are refused: CloudFront matches IPv4 only. Rules may also require it, or a range (their `conditions`); a key whose rule the caller cannot meet gets its own error.",
       }),
     ),
     filename: Type.Optional(

@@ -1,4 +1,5 @@
 import { encodeKeyForCloudFront } from '../keys/cloudfront-path.js';
+import { compileConditions, type EdgeConditions } from './conditions.js';
 import { compilePattern, type CompiledPattern } from './patterns.js';
 import { POLICY_ID, type Action, type Limits, type Match, type PolicyDocument } from './schema.js';
 
@@ -10,6 +11,8 @@ export interface CompiledRule {
   readonly bundles: readonly string[];
   readonly limits: Limits;
   readonly createOnly: boolean;
+  /** CloudFront conditions on its read grants; undefined when it has none. */
+  readonly conditions: EdgeConditions | undefined;
 }
 
 export interface CompiledBundle {
@@ -64,6 +67,15 @@ export function compilePolicy(document: PolicyDocument): Policy {
         problems.push(`rule "${rule.id}": ${(error as Error).message}`);
       }
     }
+    let conditions: EdgeConditions | undefined;
+    if (rule.conditions !== undefined) {
+      // S3 upload URLs cannot carry a start or an address, and a rule must not grant more than it says.
+      if (rule.actions.includes('write'))
+        problems.push(`rule "${rule.id}": conditions apply to reads through CloudFront, and it grants writes`);
+      const compiled = compileConditions(rule.conditions);
+      if (compiled.ok) conditions = Object.keys(compiled.conditions).length > 0 ? compiled.conditions : undefined;
+      else problems.push(...compiled.problems.map((problem) => `rule "${rule.id}": ${problem}`));
+    }
     rules.push({
       id: rule.id,
       when: rule.when ?? {},
@@ -72,6 +84,7 @@ export function compilePolicy(document: PolicyDocument): Policy {
       bundles: rule.bundles ?? [],
       limits: rule.limits ?? {},
       createOnly: rule.createOnly ?? false,
+      conditions,
     });
   }
   if (problems.length > 0) throw new PolicyError(problems);

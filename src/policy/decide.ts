@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import type { Policy } from './compile.js';
+import type { EdgeConditions } from './conditions.js';
 import { isActiveMediaType, mediaTypeOf } from './active-content.js';
 import type { Defaults } from './defaults.js';
 import type { Entitlement } from './entitlement.js';
@@ -19,7 +20,15 @@ export interface Ask {
 }
 
 export type Decision =
-  | { allow: true; source: Source; ttlSeconds: number; maxBytes: number; createOnly: boolean }
+  | {
+      allow: true;
+      source: Source;
+      ttlSeconds: number;
+      maxBytes: number;
+      createOnly: boolean;
+      /** Present when the deciding rule puts CloudFront conditions on its grants. */
+      conditions?: EdgeConditions;
+    }
   | { allow: false; code: 'BROKER_FORBIDDEN' | 'BROKER_LIMIT_EXCEEDED'; reason: string; source?: Source };
 
 export interface DecisionInput {
@@ -73,11 +82,11 @@ function limitProblem(limits: Limits, { ask, defaults }: DecisionInput): string 
   return undefined;
 }
 
-function allowWith({ source, limits, endsAt, createOnly }: Permit, { defaults, ask, now }: DecisionInput): Decision {
+function allowWith({ source, limits, endsAt, createOnly, conditions }: Permit, { defaults, ask, now }: DecisionInput): Decision {
   const cap = Math.min(limits.maxTtlSeconds ?? defaults.maxTtlSeconds, defaults.maxTtlSeconds);
   const remaining = endsAt === undefined ? Number.POSITIVE_INFINITY : Math.floor((endsAt.getTime() - now.getTime()) / 1000);
   const ttlSeconds = Math.min(ask.ttlSeconds ?? defaults.defaultTtlSeconds, cap, remaining);
-  return { allow: true, source, ttlSeconds, maxBytes: maxBytesOf(limits, defaults), createOnly };
+  return { allow: true, source, ttlSeconds, maxBytes: maxBytesOf(limits, defaults), createOnly, ...(conditions && { conditions }) };
 }
 
 const describeTarget = (target: Target): string => (target.kind === 'key' ? `key "${target.key}"` : `bundle "${target.bundleId}"`);

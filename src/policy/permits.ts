@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import type { Policy } from './compile.js';
+import type { EdgeConditions } from './conditions.js';
 import { endOf, isLive, type Entitlement } from './entitlement.js';
 import { resolvePattern, type CompiledPattern, type ResolvedPattern } from './patterns.js';
 import type { Action, Limits, Match } from './schema.js';
@@ -21,6 +22,8 @@ export interface Permit {
   readonly endsAt: Date | undefined;
   /** Its uploads may create a key, never replace one. */
   readonly createOnly: boolean;
+  /** CloudFront conditions its read grants must carry (rules only). */
+  readonly conditions: EdgeConditions | undefined;
 }
 
 const claimMatches = (actual: unknown, wanted: unknown): boolean =>
@@ -66,6 +69,7 @@ export function* permitsFor(
       limits: rule.limits,
       endsAt: undefined,
       createOnly: rule.createOnly,
+      conditions: rule.conditions,
     };
   }
   for (const entitlement of entitlements) {
@@ -77,6 +81,7 @@ export function* permitsFor(
       limits: {},
       endsAt: endOf(entitlement, now),
       createOnly: entitlement.createOnly,
+      conditions: undefined,
     };
   }
 }

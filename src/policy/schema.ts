@@ -26,6 +26,33 @@ export const LimitsSchema = Type.Object(
 );
 export type Limits = Static<typeof LimitsSchema>;
 
+export const ConditionsSchema = Type.Object(
+  {
+    notBefore: Type.Optional(
+      Type.String({
+        // RFC 3339 with its offset, so the instant does not depend on the broker's time zone; compilePolicy checks the date exists.
+        pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$',
+        examples: ['2027-01-01T09:00:00Z'],
+        description: 'Grants open only from this instant (an embargo): CloudFront `DateGreaterThan`. They may be handed out before it.',
+      }),
+    ),
+    sourceIp: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Grants open only from this IPv4 address or CIDR range: CloudFront `IpAddress` (it matches IPv4 only).',
+      }),
+    ),
+    bindToCallerIp: Type.Optional(
+      Type.Boolean({
+        description:
+          "Grants open only from the caller's own IPv4 address, as the broker sees it (TRUST_PROXY behind a proxy); IPv6 callers are refused.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type Conditions = Static<typeof ConditionsSchema>;
+
 export const CreateOnlySchema = Type.Boolean({
   description:
     'Uploads it grants may create a key, never replace one: PUTs sign `If-None-Match: *` and multipart completion sends it, so S3 answers 412 when the key holds an object. POST forms cannot carry it and are refused.',
@@ -57,6 +84,8 @@ export const RuleSchema = Type.Object(
     bundles: Type.Optional(Type.Array(BundleIdSchema, { minItems: 1 })),
     limits: Type.Optional(LimitsSchema),
     createOnly: Type.Optional(CreateOnlySchema),
+    /** CloudFront conditions on every read grant the rule makes; S3 URLs cannot carry them, so without CloudFront it grants nothing. */
+    conditions: Type.Optional(ConditionsSchema),
   },
   { additionalProperties: false },
 );

@@ -33,14 +33,24 @@ export interface CloudFrontSigner {
    * `response-content-disposition` query parameter: the distribution forwards it to S3 (README).
    */
   signUrl(key: string, expiresAt: Date, options?: UrlConditions): string;
-  /** Signed cookies with a custom policy over `resource` (may end in a `*` wildcard). */
-  signCookies(resource: string, expiresAt: Date): SignedCookies;
+  /** Signed cookies with a custom policy over `resource` (may end in a `*` wildcard), with a start or an address if given. */
+  signCookies(resource: string, expiresAt: Date, conditions?: Omit<UrlConditions, 'disposition'>): SignedCookies;
 }
 
 const urlSafeBase64 = (base64: string): string => base64.replace(/[+=/]/gu, (char) => ({ '+': '-', '=': '_', '/': '~' })[char] ?? char);
 
 // Floored, never rounded up: a grant must not last longer than its cap.
 export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** A custom policy: one statement over `resource`, with the conditions asked for, in the SDK's key order. */
+function customPolicy(resource: string, expiresAt: Date, { notBefore, sourceIp }: Omit<UrlConditions, 'disposition'>): string {
+  const condition = {
+    DateLessThan: { 'AWS:EpochTime': epochSeconds(expiresAt) },
+    ...(notBefore === undefined ? {} : { DateGreaterThan: { 'AWS:EpochTime': epochSeconds(notBefore) } }),
+    ...(sourceIp === undefined ? {} : { IpAddress: { 'AWS:SourceIp': sourceIp } }),
+  };
+  return JSON.stringify({ Statement: [{ Resource: resource, Condition: condition }] });
+}
 
 /** About 6 MB of policies and signatures at most. */
 const SIGNATURE_CACHE_ENTRIES = 10_000;
@@ -109,21 +119,14 @@ export function createCloudFrontSigner(config: CloudFrontConfig, signatures = ne
         const policy = `{"Statement":[{"Resource":"${url}","Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`;
         return `${url}${separator}Expires=${expires}&Key-Pair-Id=${keyPairId}&Signature=${sign(policy)}${hash}`;
       }
-      const condition = {
-        DateLessThan: { 'AWS:EpochTime': expires },
-        ...(notBefore === undefined ? {} : { DateGreaterThan: { 'AWS:EpochTime': epochSeconds(notBefore) } }),
-        ...(sourceIp === undefined ? {} : { IpAddress: { 'AWS:SourceIp': sourceIp } }),
-      };
-      const policy = JSON.stringify({ Statement: [{ Resource: url, Condition: condition }] });
+      const policy = customPolicy(url, expiresAt, { notBefore, sourceIp });
       const encoded = urlSafeBase64(Buffer.from(policy).toString('base64'));
       return `${url}${separator}Policy=${encoded}&Key-Pair-Id=${keyPairId}&Signature=${sign(policy)}${hash}`;
     },
-    signCookies(resource, expiresAt) {
+    signCookies(resource, expiresAt, conditions = {}) {
       // Same output as the SDK's getSignedCookies (proven in tests), but with the parsed key:
       // the SDK re-parses the PEM on every call, which tripled the cost of a bundle grant.
-      const policy = JSON.stringify({
-        Statement: [{ Resource: resource, Condition: { DateLessThan: { 'AWS:EpochTime': epochSeconds(expiresAt) } } }],
-      });
+      const policy = customPolicy(resource, expiresAt, conditions);
       return {
         'CloudFront-Policy': urlSafeBase64(Buffer.from(policy).toString('base64')),
         'CloudFront-Signature': sign(policy),

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { FastifyInstance } from 'fastify';
 import { createEdgeServer } from '../../src/edge/server.js';
+import type { PolicyDocument } from '../../src/policy/schema.js';
 import { createS3Client } from '../../src/signing/s3-signer.js';
 import { testApp } from '../helpers/app.js';
 import { cloudfrontKeyPair, testConfig } from '../helpers/config.js';
@@ -275,4 +276,76 @@ describe('every CloudFront signing algorithm, end to end through the edge', () =
       }
     });
   }
+});
+
+describe("a rule's conditions, judged by the edge", () => {
+  let endpoint: S3Endpoint;
+  let edge: Server;
+  let app: FastifyInstance;
+  let host = '';
+  const alice = bearer({ sub: 'alice' });
+  const inAMinute = new Date(Date.now() + 60_000).toISOString();
+  const policy: PolicyDocument = {
+    version: 1,
+    rules: [
+      { id: 'elsewhere', actions: ['read'], resources: ['conditions/office/*'], conditions: { sourceIp: '203.0.113.0/24' } },
+      { id: 'here', actions: ['read'], resources: ['conditions/local/*'], conditions: { sourceIp: '127.0.0.0/8' } },
+      { id: 'mine', actions: ['read'], resources: ['conditions/mine/*'], conditions: { bindToCallerIp: true } },
+      { id: 'embargo', actions: ['read'], resources: ['conditions/press/*'], conditions: { notBefore: inAMinute } },
+    ],
+  };
+  const objects = ['conditions/office/a.txt', 'conditions/local/a.txt', 'conditions/mine/a.txt', 'conditions/press/a.txt'];
+
+  before(async () => {
+    endpoint = await startS3Endpoint();
+    const client = createS3Client(endpoint.config);
+    for (const key of objects) {
+      await client.send(new PutObjectCommand({ Bucket: endpoint.config.bucket, Key: key, Body: key, ContentType: 'text/plain' }));
+    }
+    client.destroy();
+    const config = testConfig({ cloudfront: true, policy });
+    const [signingKey] = config.cloudfront?.keys ?? [];
+    assert.ok(signingKey);
+    edge = createEdgeServer({
+      get origin() {
+        return `https://${host}`;
+      },
+      keyGroup: new Map([[signingKey.id, cloudfrontKeyPair().publicKey]]),
+      s3: endpoint.config,
+    });
+    await new Promise<void>((resolve) => edge.listen(0, '127.0.0.1', resolve));
+    host = `127.0.0.1:${(edge.address() as AddressInfo).port}`;
+    app = await testApp({ config: { ...config, s3: endpoint.config, cloudfront: { domain: host, keys: [signingKey] } } });
+  });
+  after(async () => {
+    await app?.close();
+    edge?.closeAllConnections();
+    await new Promise((resolve) => (edge ? edge.close(resolve) : resolve(undefined)));
+    await endpoint?.stop();
+  });
+
+  test('a range that holds the client opens; one that does not, a start still ahead and an address bound to someone else do not', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: objects },
+      headers: alice,
+      remoteAddress: '127.0.0.1',
+    });
+    const urls = response.json<{ results: { url?: string }[] }>().results.map((result) => (result.url ?? '').replace(/^https:/u, 'http:'));
+    const statuses = await Promise.all(urls.map(async (url) => (await fetch(url)).status));
+    assert.deepEqual(statuses, [403, 200, 200, 403]);
+    assert.match(await (await fetch(urls[0] ?? '')).text(), /the client address is outside the policy IpAddress/u);
+    assert.match(await (await fetch(urls[3] ?? '')).text(), /the grant is not valid until after/u);
+
+    const boundElsewhere = await app.inject({
+      method: 'POST',
+      url: '/v1/downloads',
+      payload: { keys: ['conditions/mine/a.txt'] },
+      headers: alice,
+      remoteAddress: '198.51.100.7',
+    });
+    const url = boundElsewhere.json<{ results: { url?: string }[] }>().results[0]?.url ?? '';
+    assert.equal((await fetch(url.replace(/^https:/u, 'http:'))).status, 403);
+  });
 });
