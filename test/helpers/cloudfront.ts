@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createVerify } from 'node:crypto';
+import type { TestContext } from 'node:test';
 
 /** CloudFront's URL-safe base64 (`-`, `_`, `~` for `+`, `=`, `/`) back to standard base64. */
 export const fromCloudFrontBase64 = (value: string): Buffer =>
@@ -29,4 +31,15 @@ export function cannedPolicyOf(signedUrl: string): { resource: string; policy: s
     signature: params.get('Signature') ?? '',
     keyPairId: params.get('Key-Pair-Id') ?? '',
   };
+}
+
+/** Whether openssl is there to cross-check with; skips the test, saying so, when it is not. */
+export function opensslOr(context: TestContext): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    context.skip('openssl is not installed');
+    return false;
+  }
 }

@@ -4,10 +4,11 @@ import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'nod
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { fromCloudFrontBase64, verifyRequest, type EdgeRequest, type TrustedKeyGroup, type Verdict } from '../../../src/edge/verify.js';
 import { encodeKeyForCloudFront } from '../../../src/keys/cloudfront-path.js';
 import { createCloudFrontSigner, type SignedCookies } from '../../../src/signing/cloudfront-signer.js';
+import { opensslOr } from '../../helpers/cloudfront.js';
 import { cloudfrontKeyPair } from '../../helpers/config.js';
 
 const domain = 'd111111abcdef8.cloudfront.net';
@@ -476,16 +477,6 @@ describe("CloudFront's URL-safe base64", () => {
     assertRefused(check(replaceParameter(url, 'Signature', '%E0%A4%A')), /Signature is not percent-encoded correctly/u);
   });
 });
-
-function opensslOr(context: TestContext): boolean {
-  try {
-    execFileSync('openssl', ['version']);
-    return true;
-  } catch {
-    context.skip('openssl is not installed');
-    return false;
-  }
-}
 
 describe("independent vectors: AWS's documented policy format, signed with the documented openssl command", () => {
   // From private-content-linux-openssl.html: the policy with its whitespace removed, hashed and signed by

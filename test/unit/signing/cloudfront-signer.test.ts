@@ -9,7 +9,7 @@ import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
 import { verifyRequest } from '../../../src/edge/verify.js';
 import { encodeKeyForCloudFront } from '../../../src/keys/cloudfront-path.js';
 import { createCloudFrontSigner, shareableExpiry, SignatureCache } from '../../../src/signing/cloudfront-signer.js';
-import { cannedPolicyOf, fromCloudFrontBase64, verifyCloudFrontSignature } from '../../helpers/cloudfront.js';
+import { cannedPolicyOf, fromCloudFrontBase64, opensslOr, verifyCloudFrontSignature } from '../../helpers/cloudfront.js';
 import { cloudfrontKeyPair } from '../../helpers/config.js';
 
 const { privateKey, publicKey } = cloudfrontKeyPair();
@@ -92,12 +92,7 @@ describe('signed cookies', () => {
   });
 
   test('openssl agrees that the cookie signature is valid', (context) => {
-    try {
-      execFileSync('openssl', ['version']);
-    } catch {
-      context.skip('openssl is not installed');
-      return;
-    }
+    if (!opensslOr(context)) return;
     const cookies = signer.signCookies(`https://${domain}/public/demo/*`, expiresAt);
     const dir = mkdtempSync(join(tmpdir(), 'cf-'));
     writeFileSync(join(dir, 'policy'), fromCloudFrontBase64(cookies['CloudFront-Policy']));
@@ -294,4 +289,84 @@ describe('download URLs with a start time or a client address: a custom policy',
     assert.ok(new URL(signer.signUrl('public/a.mp4', expiresAt, { sourceIp: '203.0.113.7/32' })).searchParams.has('Policy'));
     assert.ok(new URL(signer.signUrl('public/a.mp4', expiresAt, {})).searchParams.has('Expires'));
   });
+});
+
+describe('every grant kind under every algorithm, verified by openssl and by the local edge', () => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const rsa = cloudfrontKeyPair();
+  const algorithms = [
+    { name: 'RSA-SHA1', hashAlgorithm: 'SHA1', privateKey: rsa.privateKey, publicKey: rsa.publicKey },
+    { name: 'RSA-SHA256', hashAlgorithm: 'SHA256', privateKey: rsa.privateKey, publicKey: rsa.publicKey },
+    ...(['SHA1', 'SHA256'] as const).map((hashAlgorithm) => ({
+      name: `ECDSA-${hashAlgorithm}`,
+      hashAlgorithm,
+      privateKey: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      publicKey: ec.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    })),
+  ] as const;
+  const at = new Date('2029-12-31T23:00:00Z');
+  const clientIp = '192.0.2.1';
+  const asRequest = (url: string, cookies: Record<string, string> = {}) => {
+    const { pathname, search } = new URL(url);
+    return { method: 'GET', path: pathname, query: search.slice(1), cookies, clientIp };
+  };
+
+  /** `openssl dgst -<hash> -verify`: the check AWS documents, run on the exact policy bytes and signature. */
+  function opensslVerifies(policy: string, signature: string, publicKey: string, hash: 'SHA1' | 'SHA256'): boolean {
+    const dir = mkdtempSync(join(tmpdir(), 'cf-openssl-'));
+    writeFileSync(join(dir, 'policy'), policy);
+    writeFileSync(join(dir, 'signature'), fromCloudFrontBase64(signature));
+    writeFileSync(join(dir, 'public.pem'), publicKey);
+    const args = ['dgst', `-${hash.toLowerCase()}`, '-verify', 'public.pem', '-signature', 'signature', 'policy'];
+    try {
+      return /Verified OK/u.test(execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+    } catch {
+      return false; // openssl exits 1 on "Verification failure"
+    }
+  }
+
+  for (const algorithm of algorithms) {
+    const signer = createCloudFrontSigner({
+      domain,
+      keys: [{ id: 'KMATRIXKEY001', privateKey: algorithm.privateKey, hashAlgorithm: algorithm.hashAlgorithm }],
+    });
+    const edge = { origin: `https://${domain}`, keyGroup: new Map([['KMATRIXKEY001', algorithm.publicKey]]), now: at };
+    const grants = {
+      'canned URL': () => {
+        const url = signer.signUrl('public/clip.mp4', expiresAt);
+        const { policy, signature } = cannedPolicyOf(url.replace(/&Hash-Algorithm=SHA256$/u, ''));
+        return { policy, signature, request: asRequest(url) };
+      },
+      'custom URL (start, address, disposition)': () => {
+        const url = signer.signUrl('public/clip.mp4', expiresAt, {
+          notBefore: new Date('2029-12-31T22:00:00Z'),
+          sourceIp: '192.0.2.0/24',
+          disposition: 'attachment; filename="clip.mp4"',
+        });
+        const params = new URL(url).searchParams;
+        return {
+          policy: fromCloudFrontBase64(params.get('Policy') ?? '').toString(),
+          signature: params.get('Signature') ?? '',
+          request: asRequest(url),
+        };
+      },
+      'bundle cookies': () => {
+        const cookies = signer.signCookies(`https://${domain}/public/demo/*`, expiresAt, { sourceIp: '192.0.2.1/32' });
+        return {
+          policy: fromCloudFrontBase64(cookies['CloudFront-Policy']).toString(),
+          signature: cookies['CloudFront-Signature'],
+          request: asRequest(`https://${domain}/public/demo/a.jpg`, { ...cookies }),
+        };
+      },
+    };
+    for (const [kind, grant] of Object.entries(grants)) {
+      test(`${algorithm.name}, ${kind}`, (context) => {
+        if (!opensslOr(context)) return;
+        const { policy, signature, request } = grant();
+        assert.ok(opensslVerifies(policy, signature, algorithm.publicKey, algorithm.hashAlgorithm), 'openssl verifies it');
+        assert.ok(!opensslVerifies(`${policy} `, signature, algorithm.publicKey, algorithm.hashAlgorithm), 'and not another policy');
+        assert.deepEqual(verifyRequest(request, edge), { ok: true });
+      });
+    }
+  }
 });
