@@ -10,7 +10,7 @@ const usage = `usage:
                               (--create-only: its uploads may create a key, never replace one)
   npm run -s entitlements -- list --sub <subject> [--all]     (--all: also future, expired and revoked ones)
   npm run -s entitlements -- revoke <entitlement id>
-Works on the SQLite store in DATA_DIR, also while the broker runs, and checks bundles against POLICY_FILE.`;
+Works on the broker's store (DATABASE_URL, else SQLite in DATA_DIR), also while it runs, and checks bundles against POLICY_FILE.`;
 
 /** A mistake in the command line: the usage helps. */
 function fail(message: string): never {

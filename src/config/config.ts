@@ -43,11 +43,19 @@ export interface S3Config {
   readonly credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
 }
 
-/** Where entitlements live: the embedded SQLite file (`:memory:` for tests). */
-export interface StoreConfig {
-  readonly kind: 'sqlite';
-  readonly filename: string;
+/** PostgreSQL, shared by replicas: DATABASE_URL. */
+export interface PostgresStoreConfig {
+  readonly kind: 'postgres';
+  readonly url: string;
+  /** Migrate at start-up; otherwise refuse to start on a schema that is behind (`npm run migrate` first). */
+  readonly migrateOnStart: boolean;
+  /** The longest wait for a connection or a statement: beyond it a grant fails (503) rather than hangs. */
+  readonly timeoutMs: number;
+  readonly poolSize: number;
 }
+
+/** Where entitlements and multipart uploads live: the embedded SQLite file (`:memory:` for tests), or PostgreSQL. */
+export type StoreConfig = { readonly kind: 'sqlite'; readonly filename: string } | PostgresStoreConfig;
 
 /** The broker's whole configuration, validated once at start-up and passed in; nothing reads process.env later. */
 export interface Config {

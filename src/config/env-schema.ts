@@ -24,6 +24,12 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Optional(Type.Boolean({ examples: [true] })),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1, examples: ['./data'] })),
   POLICY_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/etc/access-broker/policy.yaml'] })),
+  DATABASE_URL: Type.Optional(
+    Type.String({ pattern: '^postgres(ql)?://\\S+$', examples: ['postgres://broker:secret@db.internal:5432/broker'] }),
+  ),
+  MIGRATE_ON_START: Type.Optional(Type.Boolean({ examples: [false] })),
+  DATABASE_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000, examples: [2000] })),
+  DATABASE_POOL_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, examples: [10] })),
 
   AWS_REGION: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$', examples: ['eu-west-1'] })),
   S3_BUCKET: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', examples: ['my-app-uploads'] })),

@@ -35,7 +35,7 @@ const example = (name: EnvName): string => {
 };
 
 /** Variables whose values never appear in an error: secrets, or documents that may hold them. */
-const HIDDEN = new Set<EnvName>(['JWT_SECRET', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_KEY_RING']);
+const HIDDEN = new Set<EnvName>(['JWT_SECRET', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_KEY_RING', 'DATABASE_URL']);
 
 /** Turns the raw environment into typed values, collecting every problem instead of stopping at the first. */
 export function parseEnv(raw: Readonly<Record<string, string | undefined>>): { env: Env; errors: string[] } {
@@ -269,8 +269,20 @@ function publicSuffixProblem(domain: string): string | undefined {
 
 const dataDirOf = (env: Env): string => resolve(env.DATA_DIR ?? './data');
 
-/** The entitlement store the environment names; the CLI opens the same one as the broker. */
-export const storeConfigOf = (env: Env): StoreConfig => ({ kind: 'sqlite', filename: join(dataDirOf(env), 'entitlements.sqlite') });
+/** The store the environment names (PostgreSQL with DATABASE_URL, else SQLite in DATA_DIR); the CLI opens the same one as the broker. */
+export const storeConfigOf = (env: Env): StoreConfig =>
+  env.DATABASE_URL
+    ? {
+        kind: 'postgres',
+        url: env.DATABASE_URL,
+        migrateOnStart: env.MIGRATE_ON_START ?? true,
+        timeoutMs: env.DATABASE_TIMEOUT_MS ?? DEFAULT_DATABASE_TIMEOUT_MS,
+        poolSize: env.DATABASE_POOL_SIZE ?? 10,
+      }
+    : { kind: 'sqlite', filename: join(dataDirOf(env), 'entitlements.sqlite') };
+
+/** A grant waits at most this long on the database, then fails with 503 rather than hang. */
+export const DEFAULT_DATABASE_TIMEOUT_MS = 2000;
 
 /** Validates the whole environment at once; every problem names its variable and shows a right value. */
 export async function loadConfig(raw: Readonly<Record<string, string | undefined>>): Promise<ConfigResult> {

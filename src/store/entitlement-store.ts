@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { StoreConfig } from '../config/config.js';
 import type { Entitlement, EntitlementRecord, NewEntitlement } from '../policy/entitlement.js';
 import { ownedPort } from '../plugins/owned-port.js';
+import { openPostgresStore } from './postgres-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 
 /**
@@ -29,7 +30,7 @@ export interface EntitlementStore {
 
 /** The one way to open the configured store: the app and the CLI both call it. */
 export async function openStore(config: StoreConfig): Promise<EntitlementStore> {
-  return openSqliteStore(config.filename);
+  return config.kind === 'postgres' ? openPostgresStore(config) : openSqliteStore(config.filename);
 }
 
 declare module 'fastify' {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { StoreConfig } from '../config/config.js';
 import { ownedPort } from '../plugins/owned-port.js';
+import { openPostgresMultipartStore } from './postgres-multipart-store.js';
 import { openSqliteMultipartStore } from './sqlite-multipart-store.js';
 
 export type MultipartState = 'open' | 'completed' | 'aborted';
@@ -39,7 +40,7 @@ export interface MultipartStore {
 }
 
 export async function openMultipartStore(config: StoreConfig): Promise<MultipartStore> {
-  return openSqliteMultipartStore(config.filename);
+  return config.kind === 'postgres' ? openPostgresMultipartStore(config) : openSqliteMultipartStore(config.filename);
 }
 
 declare module 'fastify' {

@@ -1,14 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Migration } from 'kysely';
-import {
-  compileEntitlement,
-  recordOf,
-  entitlementProblems,
-  InvalidEntitlementError,
-  type Entitlement,
-  type EntitlementRecord,
-} from '../policy/entitlement.js';
-import type { Action } from '../policy/schema.js';
+import { compileEntitlement, recordOf, type Entitlement } from '../policy/entitlement.js';
+import { entitlementFromStored, newEntitlementRecord } from './entitlement-rows.js';
 import type { EntitlementStore } from './entitlement-store.js';
 import { openSqliteDatabase } from './sqlite-database.js';
 
@@ -63,33 +55,22 @@ const migrations: Record<string, Migration> = {
 
 const toDate = (value: number | null): Date | null => (value === null ? null : new Date(value));
 
-/** A JSON array of strings, or undefined for anything else (a row edited by hand). */
-function stringArray(text: string): string[] | undefined {
+/** The JSON in a text column, or undefined when it does not parse (a row edited by hand). */
+function parsedJson(text: string): unknown {
   try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : undefined;
+    return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }
 }
 
-const isAction = (value: string): value is Action => value === 'read' || value === 'write';
-
-/** Undefined for a row whose lists do not parse: it grants nothing, and the subject's other rows still count. */
 function toEntitlement(row: EntitlementsTable): Entitlement | undefined {
-  const resources = stringArray(row.resources);
-  const actions = stringArray(row.actions);
-  if (resources === undefined || actions === undefined || !actions.every(isAction)) return undefined;
-  return compileEntitlement(toRecord(row, resources, actions));
-}
-
-function toRecord(row: EntitlementsTable, resources: string[], actions: Action[]): EntitlementRecord {
-  return {
+  return entitlementFromStored({
     id: row.id,
     subject: row.subject,
     bundleId: row.bundle_id,
-    resources,
-    actions,
+    resources: parsedJson(row.resources),
+    actions: parsedJson(row.actions),
     notBefore: toDate(row.not_before),
     expiresAt: toDate(row.expires_at),
     revokedAt: toDate(row.revoked_at),
@@ -97,7 +78,7 @@ function toRecord(row: EntitlementsTable, resources: string[], actions: Action[]
     createOnly: row.create_only !== 0,
     grantedBy: row.granted_by,
     reason: row.reason,
-  };
+  });
 }
 
 export async function openSqliteStore(filename: string): Promise<EntitlementStore> {
@@ -133,24 +114,25 @@ export async function openSqliteStore(filename: string): Promise<EntitlementStor
       });
     },
     async create(input, now) {
-      const problems = entitlementProblems(input, { now });
-      if (problems.length > 0) throw new InvalidEntitlementError(problems);
-      const row: EntitlementsTable = {
-        id: randomUUID(),
-        subject: input.subject,
-        bundle_id: input.bundleId ?? null,
-        resources: JSON.stringify(input.resources ?? []),
-        actions: JSON.stringify(input.actions),
-        not_before: input.notBefore?.getTime() ?? null,
-        expires_at: input.expiresAt?.getTime() ?? null,
-        revoked_at: null,
-        create_only: input.createOnly ? 1 : 0,
-        granted_by: input.grantedBy,
-        reason: input.reason,
-        created_at: now.getTime(),
-      };
-      await db.insertInto('entitlements').values(row).execute();
-      return compileEntitlement(toRecord(row, [...(input.resources ?? [])], [...input.actions]));
+      const record = newEntitlementRecord(input, now);
+      await db
+        .insertInto('entitlements')
+        .values({
+          id: record.id,
+          subject: record.subject,
+          bundle_id: record.bundleId,
+          resources: JSON.stringify(record.resources),
+          actions: JSON.stringify(record.actions),
+          not_before: record.notBefore?.getTime() ?? null,
+          expires_at: record.expiresAt?.getTime() ?? null,
+          revoked_at: null,
+          create_only: record.createOnly ? 1 : 0,
+          granted_by: record.grantedBy,
+          reason: record.reason,
+          created_at: now.getTime(),
+        })
+        .execute();
+      return compileEntitlement(record);
     },
     async revoke(id, now) {
       const result = await db

@@ -9,8 +9,10 @@ import { decide, type Ask } from '../../src/policy/decide.js';
 import type { Entitlement } from '../../src/policy/entitlement.js';
 import { validatePolicyDocument } from '../../src/policy/load.js';
 import { openStore, type EntitlementStore } from '../../src/store/entitlement-store.js';
+import { openMultipartStore } from '../../src/store/multipart-store.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
+import { multipartStoreContract } from './multipart-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'entitlement-store-contract-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -24,6 +26,7 @@ const freshFilename = (): string => {
 
 entitlementStoreContract('SQLite store in memory', () => openSqliteStore(':memory:'));
 entitlementStoreContract('SQLite store in a file (openStore)', () => openStore({ kind: 'sqlite', filename: freshFilename() }));
+multipartStoreContract('SQLite multipart store in a file', () => openMultipartStore({ kind: 'sqlite', filename: freshFilename() }));
 
 describe('SQLite file store shared by the CLI and a running broker', () => {
   let filename: string;

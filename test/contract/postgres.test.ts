@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { principalFromClaims } from '../../src/auth/principal.js';
+import { decide, type Ask } from '../../src/policy/decide.js';
+import type { Entitlement } from '../../src/policy/entitlement.js';
+import { validatePolicyDocument } from '../../src/policy/load.js';
+import { openStore } from '../../src/store/entitlement-store.js';
+import { openMultipartStore } from '../../src/store/multipart-store.js';
+import { PendingMigrationsError } from '../../src/store/postgres-database.js';
+import { startPostgres } from '../helpers/postgres.js';
+import { entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
+import { multipartStoreContract } from './multipart-store.js';
+
+const server = startPostgres();
+after(async () => (await server).stop());
+const freshDatabase = async (options?: Parameters<Awaited<typeof server>['freshDatabase']>[0]) => (await server).freshDatabase(options);
+
+entitlementStoreContract('PostgreSQL store', async () => openStore(await freshDatabase()));
+multipartStoreContract('PostgreSQL multipart store', async () => openMultipartStore(await freshDatabase()));
+
+describe('PostgreSQL store shared by several replicas', () => {
+  test('what one replica creates or revokes, another sees at once', async () => {
+    const config = await freshDatabase();
+    const [one, two] = [await openStore(config), await openStore(config)];
+    try {
+      const granted = await one.create(newEntitlement({ expiresAt: msFromNow(60_000) }), NOW);
+      assert.deepEqual(await two.liveFor('alice', NOW), [granted]);
+      assert.equal(await two.revoke(granted.id, NOW), true);
+      assert.deepEqual(await one.liveFor('alice', NOW), []);
+      assert.equal(await one.revoke(granted.id, NOW), false);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  test('the same entitlement revoked from two replicas at once: exactly one revoke wins', async () => {
+    const config = await freshDatabase();
+    const [one, two] = [await openStore(config), await openStore(config)];
+    try {
+      const granted = await one.create(newEntitlement(), NOW);
+      const results = await Promise.all([one, two, one, two].map((store) => store.revoke(granted.id, NOW)));
+      assert.equal(results.filter(Boolean).length, 1);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  test('replicas starting together on an empty database migrate it once, and both work', async () => {
+    const config = await freshDatabase();
+    const stores = await Promise.all([openStore(config), openStore(config), openStore(config)]);
+    try {
+      const granted = await stores[0].create(newEntitlement(), NOW);
+      for (const store of stores) assert.deepEqual(await store.liveFor('alice', NOW), [granted]);
+    } finally {
+      for (const store of stores) await store.close();
+    }
+  });
+});
+
+describe('migrations', () => {
+  test('MIGRATE_ON_START=false refuses a schema that is behind, naming what is pending; after `migrate` it opens', async () => {
+    const config = await freshDatabase({ migrateOnStart: false });
+    await assert.rejects(openStore(config), (error: unknown) => {
+      assert.ok(error instanceof PendingMigrationsError);
+      assert.deepEqual(error.pending, ['0001-entitlements']);
+      assert.match(error.message, /run `npm run migrate`/u);
+      return true;
+    });
+    await assert.rejects(openMultipartStore(config), PendingMigrationsError);
+    await (await openStore({ ...config, migrateOnStart: true })).close();
+    await (await openMultipartStore({ ...config, migrateOnStart: true })).shutdown();
+    const store = await openStore(config);
+    await store.close();
+  });
+});
+
+describe('rows written around create (by hand in the database)', () => {
+  const policy = validatePolicyDocument({ version: 1, rules: [] }, 'contract test');
+  const alice = principalFromClaims({ sub: 'alice' });
+  assert.ok(alice);
+  const reads = (entitlements: readonly Entitlement[], key: string): boolean => {
+    const ask: Ask = { action: 'read', target: { kind: 'key', key } };
+    const defaults = { maxBytes: 1000, defaultTtlSeconds: 900, maxTtlSeconds: 3600 };
+    return decide({ policy, principal: alice, ask, entitlements, now: NOW, defaults }).allow;
+  };
+
+  test('an unknown action or a malformed pattern grants nothing beyond itself; the other rows still do', async () => {
+    const config = await freshDatabase();
+    const store = await openStore(config);
+    const client = new pg.Client({ connectionString: config.url });
+    await client.connect();
+    try {
+      const insert = (id: string, resources: string[], actions: string[]) =>
+        client.query(
+          `insert into entitlements (id, subject, bundle_id, resources, actions, granted_by, reason, created_at)
+           values ($1, 'alice', null, $2, $3, 'dba', 'by hand', $4)`,
+          [id, resources, actions, NOW],
+        );
+      await insert('good', ['/x/*', 'reports/*'], ['read']);
+      await insert('unknown-action', ['shared/*'], ['read', 'admin']);
+      const live = await store.liveFor('alice', NOW);
+      assert.deepEqual(
+        live.map((entitlement) => entitlement.id),
+        ['good'],
+      );
+      assert.equal(reads(live, 'reports/q1.pdf'), true);
+      assert.equal(reads(live, '/x/a'), false);
+      assert.equal(reads(live, 'shared/x'), false);
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+});
