@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { trustedKeyProblem } from '../edge/verify.js';
 import type { CloudFrontKey, HashAlgorithm } from './config.js';
 
@@ -10,7 +10,7 @@ import type { CloudFrontKey, HashAlgorithm } from './config.js';
 export const KEY_PAIR_ID_PATTERN = '^[A-Z0-9]{8,64}$';
 
 /** A CloudFront key group holds at most five public keys; a ring of more could not all be trusted. */
-export const KEY_GROUP_MAX_KEYS = 5;
+const KEY_GROUP_MAX_KEYS = 5;
 
 const ALGORITHMS = ['RSA-SHA1', 'RSA-SHA256', 'ECDSA-SHA1', 'ECDSA-SHA256'] as const;
 export type CloudFrontAlgorithm = (typeof ALGORITHMS)[number];
@@ -41,24 +41,32 @@ const uncapitalized = (text: string): string => text.charAt(0).toLowerCase() + t
 export type KeyRingResult = { ok: true; keys: readonly [CloudFrontKey, ...CloudFrontKey[]] } | { ok: false; errors: string[] };
 
 /**
- * A private key given as PEM, or as base64 of a PEM or of a PKCS#8 DER key (environment variables and
- * secrets stores mangle newlines, base64 has none). Throws when it is none of these.
+ * A private key given as PEM (text before the armour, such as openssl's "Bag Attributes", allowed), or as
+ * base64 of a PEM or of a DER key (PKCS#8, or PKCS#1 for RSA, SEC1 for EC): environment variables and
+ * secrets stores mangle newlines, base64 has none. Throws when it is none of these.
  */
 export function parsePrivateKey(text: string): KeyObject {
   const trimmed = text.trim();
-  if (trimmed.startsWith('-----BEGIN')) return createPrivateKey(trimmed);
+  if (trimmed.includes('-----BEGIN')) return createPrivateKey(trimmed);
   if (!/^[A-Za-z0-9+/\s]+={0,2}$/u.test(trimmed)) throw new Error('neither PEM nor base64');
   const bytes = Buffer.from(trimmed, 'base64');
-  const decoded = bytes.toString('utf8').trim();
-  if (decoded.startsWith('-----BEGIN')) return createPrivateKey(decoded);
-  return createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' });
+  const decoded = bytes.toString('utf8');
+  if (decoded.includes('-----BEGIN')) return createPrivateKey(decoded.trim());
+  for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+    try {
+      return createPrivateKey({ key: bytes, format: 'der', type });
+    } catch {
+      // the next encoding
+    }
+  }
+  throw new Error('not a DER private key');
 }
 
 /** The key as PEM: what the rest of the broker (signer, edge) takes, whatever form it came in. */
 const pemOf = (key: KeyObject): string => key.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 /** CloudFront key groups take RSA 2048 and ECDSA P-256 keys; anything else would sign URLs no distribution accepts. */
-export function cloudfrontKeyProblem(key: KeyObject): string | undefined {
+function cloudfrontKeyProblem(key: KeyObject): string | undefined {
   if (key.type !== 'private') return 'is not a private key';
   return trustedKeyProblem(createPublicKey(key));
 }
@@ -66,7 +74,7 @@ export function cloudfrontKeyProblem(key: KeyObject): string | undefined {
 const familyOf = (key: KeyObject): 'RSA' | 'ECDSA' => (key.asymmetricKeyType === 'ec' ? 'ECDSA' : 'RSA');
 
 /** The algorithm a key signs with: its own family, and the hash asked for. */
-export const algorithmOf = (key: KeyObject, hash: HashAlgorithm): CloudFrontAlgorithm => `${familyOf(key)}-${hash}`;
+const algorithmOf = (key: KeyObject, hash: HashAlgorithm): CloudFrontAlgorithm => `${familyOf(key)}-${hash}`;
 
 const hashOf = (algorithm: CloudFrontAlgorithm): HashAlgorithm => (algorithm.endsWith('SHA256') ? 'SHA256' : 'SHA1');
 
@@ -97,12 +105,13 @@ export function validateKey(
  * (`signingKeyId`, else the first) comes first in the result; the others stay trusted for rotation.
  */
 export async function parseKeyRing(text: string, source: string, read = readFile): Promise<KeyRingResult> {
-  let document: unknown;
-  try {
-    document = parseYaml(text); // YAML is a superset of JSON
-  } catch {
+  // YAML is a superset of JSON. Silent, and warnings count as errors: the yaml package prints a warning
+  // with the offending source line to stderr, and that line may hold a private key.
+  const parsed = parseDocument(text, { logLevel: 'silent', prettyErrors: false });
+  if (parsed.errors.length > 0 || parsed.warnings.length > 0) {
     return { ok: false, errors: [`${source}: not JSON or YAML (the value is not shown)`] };
   }
+  const document: unknown = parsed.toJS();
   if (!Value.Check(KeyRingSchema, document)) {
     const problems = [...Value.Errors(KeyRingSchema, document)].map(
       (error) => `${source}: ${error.path || '/'}: ${uncapitalized(error.message)}`,

@@ -43,9 +43,9 @@ export const EnvSchema = Type.Object({
     }),
   ),
   CLOUDFRONT_KEY_PAIR_ID: Type.Optional(Type.String({ pattern: KEY_PAIR_ID_PATTERN, examples: ['K2JCJMDEHXQW5F'] })),
-  // PEM, or base64 of a PEM or PKCS#8 DER key (no newlines to lose).
+  // PEM (anywhere in the text), or base64 of a PEM or DER key (no newlines to lose).
   CLOUDFRONT_PRIVATE_KEY: Type.Optional(
-    Type.String({ pattern: '^(-----BEGIN|[A-Za-z0-9+/\\s]+={0,2}$)', examples: ['"<the PEM text of the key, or its base64>"'] }),
+    Type.String({ pattern: '(-----BEGIN|^[A-Za-z0-9+/\\s]+={0,2}$)', examples: ['"<the PEM text of the key, or its base64>"'] }),
   ),
   CLOUDFRONT_PRIVATE_KEY_FILE: Type.Optional(Type.String({ minLength: 1, examples: ['/run/secrets/cloudfront.pem'] })),
   CLOUDFRONT_HASH_ALGORITHM: Type.Optional(Type.Union([Type.Literal('SHA1'), Type.Literal('SHA256')], { examples: ['SHA256'] })),

@@ -144,66 +144,78 @@ async function developmentKey(env: Env, dev: () => Promise<DevelopmentSecrets>):
   };
 }
 
-/**
- * The configured CloudFront keys, from exactly one source: one key (CLOUDFRONT_KEY_PAIR_ID with
- * CLOUDFRONT_PRIVATE_KEY or _FILE), or a key ring (CLOUDFRONT_KEY_RING, _FILE or _SECRET_ID). Undefined
- * when none is configured or a problem was found (then it is in `errors`).
- */
-async function configuredKeys(env: Env, errors: string[]): Promise<{ keys: CloudFrontConfig['keys'] | undefined; given: boolean }> {
-  const sources = [
+/** Where a key ring secret is read from, and in which mode (production reads over https only). */
+interface SecretsSource {
+  readonly mode: Mode;
+  readonly endpoint: string | undefined;
+}
+
+/** The CloudFront key sources the environment sets: one key (CLOUDFRONT_KEY_PAIR_ID and its private key) or a ring. */
+function keySources(env: Env): string[] {
+  return [
     (env.CLOUDFRONT_KEY_PAIR_ID || env.CLOUDFRONT_PRIVATE_KEY || env.CLOUDFRONT_PRIVATE_KEY_FILE) && 'CLOUDFRONT_KEY_PAIR_ID',
     env.CLOUDFRONT_KEY_RING && 'CLOUDFRONT_KEY_RING',
     env.CLOUDFRONT_KEY_RING_FILE && 'CLOUDFRONT_KEY_RING_FILE',
     env.CLOUDFRONT_KEY_RING_SECRET_ID && 'CLOUDFRONT_KEY_RING_SECRET_ID',
   ].filter((source): source is string => Boolean(source));
-  if (sources.length === 0) return { keys: undefined, given: false };
+}
+
+/** The configured CloudFront keys, from the one source set; undefined after a problem (then it is in `errors`). */
+async function configuredKeys(env: Env, secrets: SecretsSource, errors: string[]): Promise<CloudFrontConfig['keys'] | undefined> {
+  const sources = keySources(env);
   if (sources.length > 1) {
     errors.push(
       `CloudFront keys: set one of CLOUDFRONT_KEY_PAIR_ID (one key), CLOUDFRONT_KEY_RING, _FILE or _SECRET_ID; got ${sources.join(' and ')}`,
     );
-    return { keys: undefined, given: true };
+    return undefined;
   }
-  if (sources[0] === 'CLOUDFRONT_KEY_PAIR_ID') return { keys: await singleKey(env, errors), given: true };
+  if (sources[0] === 'CLOUDFRONT_KEY_PAIR_ID') return singleKey(env, errors);
   if (env.CLOUDFRONT_HASH_ALGORITHM) {
     errors.push("CLOUDFRONT_HASH_ALGORITHM: a key ring names each key's algorithm; remove it");
-    return { keys: undefined, given: true };
+    return undefined;
   }
-  const ring = await keyRingText(env, errors);
-  if (ring === undefined) return { keys: undefined, given: true };
+  const ring = await keyRingText(env, secrets, errors);
+  if (ring === undefined) return undefined;
   const parsed = await parseKeyRing(ring.text, ring.source);
   if (!parsed.ok) errors.push(...parsed.errors);
-  return { keys: parsed.ok ? parsed.keys : undefined, given: true };
+  return parsed.ok ? parsed.keys : undefined;
 }
 
 async function singleKey(env: Env, errors: string[]): Promise<CloudFrontConfig['keys'] | undefined> {
-  const privateKey =
-    env.CLOUDFRONT_PRIVATE_KEY ??
-    (env.CLOUDFRONT_PRIVATE_KEY_FILE
-      ? await readKeyFile('CLOUDFRONT_PRIVATE_KEY_FILE', env.CLOUDFRONT_PRIVATE_KEY_FILE, errors)
-      : undefined);
-  const unreadable = env.CLOUDFRONT_PRIVATE_KEY_FILE !== undefined && privateKey === undefined; // already reported
-  if (!env.CLOUDFRONT_KEY_PAIR_ID || privateKey === undefined) {
-    if (!unreadable) errors.push('CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE): set both or neither');
+  if (env.CLOUDFRONT_PRIVATE_KEY && env.CLOUDFRONT_PRIVATE_KEY_FILE) {
+    errors.push('CLOUDFRONT_PRIVATE_KEY and CLOUDFRONT_PRIVATE_KEY_FILE: set one, not both');
     return undefined;
   }
-  const verdict = validateKey(env.CLOUDFRONT_KEY_PAIR_ID, privateKey, undefined, env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1');
+  if (!env.CLOUDFRONT_KEY_PAIR_ID || !(env.CLOUDFRONT_PRIVATE_KEY || env.CLOUDFRONT_PRIVATE_KEY_FILE)) {
+    errors.push('CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE): set both or neither');
+    return undefined;
+  }
+  const [name, text]: [EnvName, string | undefined] = env.CLOUDFRONT_PRIVATE_KEY_FILE
+    ? ['CLOUDFRONT_PRIVATE_KEY_FILE', await readKeyFile('CLOUDFRONT_PRIVATE_KEY_FILE', env.CLOUDFRONT_PRIVATE_KEY_FILE, errors)]
+    : ['CLOUDFRONT_PRIVATE_KEY', env.CLOUDFRONT_PRIVATE_KEY];
+  if (text === undefined) return undefined; // unreadable, already reported
+  const verdict = validateKey(env.CLOUDFRONT_KEY_PAIR_ID, text, undefined, env.CLOUDFRONT_HASH_ALGORITHM ?? 'SHA1');
   if (verdict.ok) return [verdict.key];
-  errors.push(`CLOUDFRONT_PRIVATE_KEY: ${verdict.problem}`);
+  errors.push(`${name}: ${verdict.problem}`);
   return undefined;
 }
 
-async function keyRingText(env: Env, errors: string[]): Promise<{ text: string; source: string } | undefined> {
+async function keyRingText(env: Env, secrets: SecretsSource, errors: string[]): Promise<{ text: string; source: string } | undefined> {
   if (env.CLOUDFRONT_KEY_RING) return { text: env.CLOUDFRONT_KEY_RING, source: 'CLOUDFRONT_KEY_RING' };
   if (env.CLOUDFRONT_KEY_RING_FILE) {
     const text = await readKeyFile('CLOUDFRONT_KEY_RING_FILE', env.CLOUDFRONT_KEY_RING_FILE, errors);
     return text === undefined ? undefined : { text, source: `CLOUDFRONT_KEY_RING_FILE (${env.CLOUDFRONT_KEY_RING_FILE})` };
   }
   const secretId = env.CLOUDFRONT_KEY_RING_SECRET_ID ?? '';
+  if (secrets.mode === 'production' && secrets.endpoint?.startsWith('http://')) {
+    // Refused before the request: the keys would already have crossed the network in clear text.
+    errors.push(
+      `CLOUDFRONT_KEY_RING_SECRET_ID: the Secrets Manager endpoint ${secrets.endpoint} is plain http; production reads keys over https only`,
+    );
+    return undefined;
+  }
   try {
-    const text = await readSecretString(secretId, {
-      region: env.AWS_REGION ?? DEVELOPMENT_S3.region,
-      endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER,
-    });
+    const text = await readSecretString(secretId, { region: env.AWS_REGION ?? DEVELOPMENT_S3.region, endpoint: secrets.endpoint });
     return { text, source: `CLOUDFRONT_KEY_RING_SECRET_ID (${secretId})` };
   } catch (error) {
     errors.push(
@@ -216,12 +228,13 @@ async function keyRingText(env: Env, errors: string[]): Promise<{ text: string; 
 async function cloudfrontConfig(
   env: Env,
   mode: Mode,
+  secrets: SecretsSource,
   dev: () => Promise<DevelopmentSecrets>,
   errors: string[],
   defaults: string[],
   domainGiven: boolean,
 ): Promise<CloudFrontConfig | undefined> {
-  const { keys, given } = await configuredKeys(env, errors);
+  const given = keySources(env).length > 0;
   if (!env.CLOUDFRONT_DOMAIN) {
     if (given) {
       errors.push(`CLOUDFRONT_DOMAIN: must be set when a CloudFront key is configured${example('CLOUDFRONT_DOMAIN')}`);
@@ -230,7 +243,10 @@ async function cloudfrontConfig(
     // Unset in development: the broker runs the local edge beside itself. Set but empty: no CDN, S3 presigned GETs.
     return mode === 'development' && !domainGiven ? localEdgeConfig(env, dev, defaults) : undefined;
   }
-  if (given) return keys === undefined ? undefined : { domain: env.CLOUDFRONT_DOMAIN, keys };
+  if (given) {
+    const keys = await configuredKeys(env, secrets, errors);
+    return keys === undefined ? undefined : { domain: env.CLOUDFRONT_DOMAIN, keys };
+  }
   if (mode === 'production') {
     errors.push(
       'CLOUDFRONT_KEY_PAIR_ID and CLOUDFRONT_PRIVATE_KEY(_FILE), or CLOUDFRONT_KEY_RING(_FILE, _SECRET_ID): must be set in production when CLOUDFRONT_DOMAIN is (the development key pair is refused)',
@@ -295,7 +311,9 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
 
   const verification = await jwtVerification(env, mode, dev, errors, defaults);
   const s3 = s3Config(env, Boolean(raw.AWS_ACCESS_KEY_ID), mode, errors, defaults);
-  const cloudfront = await cloudfrontConfig(env, mode, dev, errors, defaults, raw.CLOUDFRONT_DOMAIN !== undefined);
+  // The SDK would also take AWS_ENDPOINT_URL (every service's endpoint) from the environment; named here, it is checked too.
+  const secretsSource = { mode, endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? (raw.AWS_ENDPOINT_URL?.trim() || undefined) };
+  const cloudfront = await cloudfrontConfig(env, mode, secretsSource, dev, errors, defaults, raw.CLOUDFRONT_DOMAIN !== undefined);
   const policy = await policyFrom(env, mode, errors, defaults);
   if (mode !== 'production') await dev(); // made on first start so the key pair is ready to upload to a key group
 

@@ -73,9 +73,6 @@ export async function productionProblems({ env, raw, verification, cloudfront, c
       problems.push(`CloudFront key ${key.id}: is the development key pair from DATA_DIR; make a key pair for production`);
     }
   }
-  if (env.AWS_ENDPOINT_URL_SECRETS_MANAGER?.startsWith('http://')) {
-    problems.push('AWS_ENDPOINT_URL_SECRETS_MANAGER: must use https in production (the CloudFront keys would travel in clear text)');
-  }
 
   if (env.COOKIE_SECURE === false)
     problems.push('COOKIE_SECURE: must not be false in production (signed cookies would travel in clear text)');

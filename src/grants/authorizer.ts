@@ -25,6 +25,8 @@ export interface AuthorizerDependencies {
   readonly store: EntitlementStore;
   readonly recorder: DecisionRecorder;
   readonly now: () => Date;
+  /** Whether read grants go through CloudFront, and so can carry a rule's conditions. */
+  readonly cloudfront: boolean;
 }
 
 /**
@@ -102,6 +104,7 @@ export class Authorization {
 
   private evaluate(ask: Ask): Decision {
     const { policy, defaults } = this.deps;
-    return decide({ principal: this.caller.principal, ask, policy, entitlements: this.entitlements, now: this.now, defaults });
+    const edge = { cloudfront: this.deps.cloudfront, clientAddress: this.caller.clientAddress };
+    return decide({ principal: this.caller.principal, ask, policy, entitlements: this.entitlements, now: this.now, defaults, edge });
   }
 }

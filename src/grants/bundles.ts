@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import { BrokerError } from '../errors/catalogue.js';
 import { encodeKeyForCloudFront } from '../keys/cloudfront-path.js';
 import type { Policy } from '../policy/compile.js';
-import { resolveConditions } from '../policy/conditions.js';
+import { neverOpens } from '../policy/conditions.js';
 import { resolvePattern } from '../policy/patterns.js';
 import { shareableExpiry, type CloudFrontSigner, type SignedCookies } from '../signing/cloudfront-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
@@ -32,17 +32,10 @@ export class BundleGrants {
     const decision = authorization.require({ action: 'read', target: { kind: 'bundle', bundleId }, ttlSeconds });
     const resource = `${cloudfront.origin}/${scope.path}`;
     const expiresAt = shareableExpiry(authorization.now, decision.ttlSeconds);
-    const ruleName = `${decision.source.kind} "${decision.source.id}"`;
-    const resolved = resolveConditions(decision.conditions, {}, caller.clientAddress, ruleName);
-    if (!resolved.ok) throw new BrokerError('BROKER_FORBIDDEN', `bundle "${bundleId}": ${resolved.reason}`);
-    const { notBefore, sourceIp } = resolved.conditions;
-    if (notBefore !== undefined && notBefore >= expiresAt) {
-      throw new BrokerError(
-        'BROKER_VALIDATION',
-        `bundle "${bundleId}": ${ruleName} opens it at ${notBefore.toISOString()}, after these cookies would expire (${expiresAt.toISOString()}); ask again closer to then`,
-      );
-    }
-    const cookies = cloudfront.signCookies(resource, expiresAt, { notBefore, sourceIp });
+    const never = neverOpens(decision.conditions, expiresAt);
+    if (never !== undefined)
+      throw new BrokerError('BROKER_VALIDATION', `bundle "${bundleId}": these cookies could never be used: ${never}`);
+    const cookies = cloudfront.signCookies(resource, expiresAt, decision.conditions);
     // A cookie a browser drops would look like a working grant that opens nothing: refuse it here, saying why.
     for (const [name, value] of Object.entries<string | undefined>(cookies)) {
       const bytes = Buffer.byteLength(`${name}${value ?? ''}`);

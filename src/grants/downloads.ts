@@ -1,7 +1,7 @@
 import { BrokerError } from '../errors/catalogue.js';
 import { checkObjectKey } from '../keys/object-key.js';
 import { hasActiveExtension } from '../policy/active-content.js';
-import { callerIpv4, hasConditions, resolveConditions, type AskedConditions } from '../policy/conditions.js';
+import { callerIpv4, neverOpens, type AskedConditions } from '../policy/conditions.js';
 import { shareableExpiry, type CloudFrontSigner } from '../signing/cloudfront-signer.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
@@ -42,34 +42,22 @@ export class DownloadGrants {
         results.push({ key, error: { code: 'BROKER_INVALID_KEY', detail: check.reason } });
         continue;
       }
-      const decision = authorization.check({ action: 'read', target: { kind: 'key', key }, ttlSeconds });
+      const decision = authorization.check({ action: 'read', target: { kind: 'key', key }, ttlSeconds, conditions: asked });
       if (!decision.allow) {
         results.push({ key, error: { code: decision.code, detail: decision.reason } });
         continue;
       }
       const responseDisposition = dispositionFor(key, disposition, filename);
-      const ruleName = `${decision.source.kind} "${decision.source.id}"`;
       if (cloudfront) {
-        const resolved = resolveConditions(decision.conditions, asked, caller.clientAddress, ruleName);
-        if (!resolved.ok) {
-          results.push({ key, error: { code: 'BROKER_FORBIDDEN', detail: resolved.reason } });
-          continue;
-        }
-        const { notBefore, sourceIp } = resolved.conditions;
         const expiresAt = shareableExpiry(now, decision.ttlSeconds);
-        if (notBefore !== undefined && notBefore >= expiresAt) {
-          const detail = `notBefore ${notBefore.toISOString()} is not before this grant expires (${expiresAt.toISOString()})`;
-          results.push({ key, error: { code: 'BROKER_VALIDATION', detail } });
+        const never = neverOpens(decision.conditions, expiresAt);
+        if (never !== undefined) {
+          results.push({ key, error: { code: 'BROKER_VALIDATION', detail: `this grant could never be used: ${never}` } });
           continue;
         }
+        const { notBefore, sourceIp } = decision.conditions ?? {};
         const url = cloudfront.signUrl(key, expiresAt, { disposition: responseDisposition, notBefore, sourceIp });
         results.push({ key, url, expiresAt: expiresAt.toISOString() });
-        continue;
-      }
-      if (hasConditions(decision.conditions)) {
-        // Fail closed: an S3 URL would open without the start or the address the rule requires.
-        const detail = `${ruleName} grants this only through CloudFront, with conditions S3 URLs cannot carry (CLOUDFRONT_DOMAIN)`;
-        results.push({ key, error: { code: 'BROKER_FORBIDDEN', detail } });
         continue;
       }
       const expiresAt = s3Expiry(now, decision.ttlSeconds, await (deadline ??= credentialsDeadline(s3)));
@@ -84,7 +72,7 @@ export class DownloadGrants {
     return results;
   }
 
-  /** A start time and the caller's own address, which only a CloudFront custom policy can carry. */
+  /** The start and the binding to the caller's address the request asks for: only a CloudFront custom policy can carry them. */
   private askedConditions(
     caller: Caller,
     { notBefore, bindToCallerIp }: DownloadsRequest,

@@ -21,7 +21,14 @@ declare module 'fastify' {
 export const grantsPlugin = fp(
   async (app: FastifyInstance, options: { config: Config; now: () => Date }) => {
     const { policy, grants: defaults } = options.config;
-    const authorizer = new Authorizer({ policy, defaults, store: app.entitlements, recorder: app.decisionRecorder, now: options.now });
+    const authorizer = new Authorizer({
+      policy,
+      defaults,
+      store: app.entitlements,
+      recorder: app.decisionRecorder,
+      now: options.now,
+      cloudfront: app.cloudfrontSigner !== undefined,
+    });
     const { s3Signer: s3, cloudfrontSigner: cloudfront } = app;
     for (const schema of grantSchemas) app.addSchema(schema);
     app.decorate('uploadGrants', new UploadGrants({ authorizer, s3 }));

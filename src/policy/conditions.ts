@@ -93,23 +93,19 @@ function sameCalendarDate(text: string, date: Date): boolean {
   return local.slice(0, 19) === text.slice(0, 19);
 }
 
-export const hasConditions = (conditions: EdgeConditions | undefined): conditions is EdgeConditions =>
-  conditions !== undefined && Object.keys(conditions).length > 0;
-
-const NONE = { ok: true, conditions: { notBefore: undefined, sourceIp: undefined } } as const;
+const NONE = { ok: true, conditions: undefined } as const;
 
 /**
  * The conditions one grant carries: the rule's and the request's together, the stricter of each.
  * A start is the later of the two; binding to the caller (asked by either) gives the caller's /32,
- * which must lie inside the rule's range when it has one. Refused, with the reason, when the caller
- * cannot meet them.
+ * which must lie inside the rule's range when it has one. Undefined when there are none; refused,
+ * with the reason (worded to follow the rule's name), when the caller cannot meet them.
  */
 export function resolveConditions(
   rule: EdgeConditions | undefined,
   asked: AskedConditions,
   clientAddress: string,
-  ruleName: string,
-): { ok: true; conditions: GrantConditions } | { ok: false; reason: string } {
+): { ok: true; conditions: GrantConditions | undefined } | { ok: false; reason: string } {
   if (rule === undefined && asked.notBefore === undefined && asked.bindToCallerIp !== true) return NONE; // the common case, allocation-free
   const starts = [rule?.notBefore, asked.notBefore].filter((date): date is Date => date !== undefined);
   const notBefore = starts.length === 0 ? undefined : new Date(Math.max(...starts.map((date) => date.getTime())));
@@ -117,10 +113,21 @@ export function resolveConditions(
     return { ok: true, conditions: { notBefore, sourceIp: rule?.sourceIp } };
   const address = callerIpv4(clientAddress);
   if (address === undefined) {
-    return { ok: false, reason: `your address ${clientAddress} is not IPv4, and CloudFront matches IPv4 addresses only` };
+    return {
+      ok: false,
+      reason: `binds grants to the caller's IPv4 address, and ${clientAddress} is not IPv4 (CloudFront matches IPv4 only)`,
+    };
   }
   if (rule?.sourceIp !== undefined && !cidrContains(rule.sourceIp, address)) {
-    return { ok: false, reason: `${ruleName} grants open only from ${rule.sourceIp}, and your address ${address} is outside it` };
+    return { ok: false, reason: `opens only from ${rule.sourceIp}, and your address ${address} is outside it` };
   }
   return { ok: true, conditions: { notBefore, sourceIp: `${address}/32` } };
+}
+
+/** Why a grant with these conditions would never open (its start at or after its end), or undefined. */
+export function neverOpens(conditions: GrantConditions | undefined, expiresAt: Date): string | undefined {
+  const start = conditions?.notBefore;
+  return start !== undefined && start >= expiresAt
+    ? `it would open at ${start.toISOString()}, not before it expires (${expiresAt.toISOString()})`
+    : undefined;
 }

@@ -1,6 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import type { Policy } from './compile.js';
-import type { EdgeConditions } from './conditions.js';
+import { resolveConditions, type AskedConditions, type GrantConditions } from './conditions.js';
 import { isActiveMediaType, mediaTypeOf } from './active-content.js';
 import type { Defaults } from './defaults.js';
 import type { Entitlement } from './entitlement.js';
@@ -17,6 +17,8 @@ export interface Ask {
   readonly contentType?: string;
   readonly contentLength?: number;
   readonly ttlSeconds?: number;
+  /** CloudFront conditions the request itself asks for (downloads' `notBefore`, `bindToCallerIp`). */
+  readonly conditions?: AskedConditions;
 }
 
 export type Decision =
@@ -26,8 +28,8 @@ export type Decision =
       ttlSeconds: number;
       maxBytes: number;
       createOnly: boolean;
-      /** Present when the deciding rule puts CloudFront conditions on its grants. */
-      conditions?: EdgeConditions;
+      /** Present when the grant must carry CloudFront conditions (the rule's and the request's, resolved). */
+      conditions?: GrantConditions;
     }
   | { allow: false; code: 'BROKER_FORBIDDEN' | 'BROKER_LIMIT_EXCEEDED'; reason: string; source?: Source };
 
@@ -38,6 +40,8 @@ export interface DecisionInput {
   readonly entitlements: readonly Entitlement[];
   readonly now: Date;
   readonly defaults: Defaults;
+  /** Whether grants can carry CloudFront conditions (a CDN is configured), and the caller's address they may bind to. */
+  readonly edge?: { readonly cloudfront: boolean; readonly clientAddress: string };
 }
 
 function bundleCoversKey(policy: Policy, bundleId: string, principal: Principal, key: string): boolean {
@@ -82,7 +86,20 @@ function limitProblem(limits: Limits, { ask, defaults }: DecisionInput): string 
   return undefined;
 }
 
-function allowWith({ source, limits, endsAt, createOnly, conditions }: Permit, { defaults, ask, now }: DecisionInput): Decision {
+/** The conditions a grant from this permit carries, or why the caller cannot have one. */
+function conditionsFor(permit: Permit, { ask, edge }: DecisionInput): ReturnType<typeof resolveConditions> {
+  if (permit.conditions !== undefined && edge?.cloudfront !== true) {
+    // Fail closed: an S3 URL would open without the start or the address the rule requires.
+    return { ok: false, reason: 'grants this only through CloudFront, with conditions S3 URLs cannot carry (CLOUDFRONT_DOMAIN)' };
+  }
+  return resolveConditions(permit.conditions, ask.conditions ?? {}, edge?.clientAddress ?? '');
+}
+
+function allowWith(
+  { source, limits, endsAt, createOnly }: Permit,
+  { defaults, ask, now }: DecisionInput,
+  conditions: GrantConditions | undefined,
+): Decision {
   const cap = Math.min(limits.maxTtlSeconds ?? defaults.maxTtlSeconds, defaults.maxTtlSeconds);
   const remaining = endsAt === undefined ? Number.POSITIVE_INFINITY : Math.floor((endsAt.getTime() - now.getTime()) / 1000);
   const ttlSeconds = Math.min(ask.ttlSeconds ?? defaults.defaultTtlSeconds, cap, remaining);
@@ -101,10 +118,16 @@ export function decide(input: DecisionInput): Decision {
     if (!covers(permit, input)) continue;
     // An entitlement ending within the second cannot back even a one-second grant.
     if (permit.endsAt !== undefined && permit.endsAt.getTime() - input.now.getTime() < 1000) continue;
-    const problem = limitProblem(permit.limits, input);
-    if (problem === undefined) return allowWith(permit, input);
     const { source } = permit;
-    firstLimitDenial ??= { allow: false, code: 'BROKER_LIMIT_EXCEEDED', reason: `${source.kind} "${source.id}": ${problem}`, source };
+    const problem = limitProblem(permit.limits, input);
+    if (problem !== undefined) {
+      firstLimitDenial ??= { allow: false, code: 'BROKER_LIMIT_EXCEEDED', reason: `${source.kind} "${source.id}": ${problem}`, source };
+      continue;
+    }
+    // Like a limit, a condition the caller cannot meet passes the ask on to the next rule or entitlement.
+    const conditions = conditionsFor(permit, input);
+    if (conditions.ok) return allowWith(permit, input, conditions.conditions);
+    firstLimitDenial ??= { allow: false, code: 'BROKER_FORBIDDEN', reason: `${source.kind} "${source.id}" ${conditions.reason}`, source };
   }
   return (
     firstLimitDenial ?? {

@@ -46,7 +46,8 @@ export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 
 function customPolicy(resource: string, expiresAt: Date, { notBefore, sourceIp }: Omit<UrlConditions, 'disposition'>): string {
   const condition = {
     DateLessThan: { 'AWS:EpochTime': epochSeconds(expiresAt) },
-    ...(notBefore === undefined ? {} : { DateGreaterThan: { 'AWS:EpochTime': epochSeconds(notBefore) } }),
+    // Rounded up, unlike the end: a start must never come earlier than asked.
+    ...(notBefore === undefined ? {} : { DateGreaterThan: { 'AWS:EpochTime': Math.ceil(notBefore.getTime() / 1000) } }),
     ...(sourceIp === undefined ? {} : { IpAddress: { 'AWS:SourceIp': sourceIp } }),
   };
   return JSON.stringify({ Statement: [{ Resource: resource, Condition: condition }] });
@@ -66,8 +67,9 @@ export class SignatureCache {
 
   constructor(private readonly capacity = SIGNATURE_CACHE_ENTRIES) {}
 
-  getOrSign(keyId: string, policy: string, sign: () => string): string {
-    const cacheKey = `${keyId}\n${policy}`;
+  /** `signer` names the key and its hash (`K2JCJMDEHXQW5F/SHA256`): one id re-issued with another hash signs anew. */
+  getOrSign(signer: string, policy: string, sign: () => string): string {
+    const cacheKey = `${signer}\n${policy}`;
     const cached = this.#entries.get(cacheKey);
     if (cached !== undefined) return cached;
     const signature = sign();
@@ -98,8 +100,9 @@ export function createCloudFrontSigner(config: CloudFrontConfig, signatures = ne
   const digest = hashAlgorithm === 'SHA256' ? 'sha256' : 'sha1';
   const origin = cloudfrontOrigin(config);
   // With shareableExpiry() every grant of one object or bundle in the same window has an identical policy.
+  const signer = `${keyPairId}/${hashAlgorithm}`;
   const sign = (policy: string): string =>
-    signatures.getOrSign(keyPairId, policy, () => urlSafeBase64(createSign(digest).update(policy).sign(privateKey, 'base64')));
+    signatures.getOrSign(signer, policy, () => urlSafeBase64(createSign(digest).update(policy).sign(privateKey, 'base64')));
 
   return {
     domain: config.domain,

@@ -170,7 +170,10 @@ describe('POST /v1/downloads with CloudFront', async () => {
     });
     const [result] = response.json<{ results: Result[] }>().results;
     assert.equal(result?.error?.code, 'BROKER_VALIDATION');
-    assert.match(result?.error?.detail ?? '', /notBefore 2026-06-01T13:00:00.000Z is not before this grant expires/u);
+    assert.match(
+      result?.error?.detail ?? '',
+      /^this grant could never be used: it would open at 2026-06-01T13:00:00.000Z, not before it expires \(2026-06-01T12:10:00.000Z\)$/u,
+    );
   });
 
   test('a `*` in a key is escaped, so it cannot widen the grant', async () => {

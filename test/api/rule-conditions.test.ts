@@ -22,9 +22,13 @@ const policy: PolicyDocument = {
     { id: 'personal', actions: ['read'], resources: ['personal/*'], conditions: { bindToCallerIp: true } },
     { id: 'office-personal', actions: ['read'], resources: ['desk/*'], conditions: { sourceIp: '203.0.113.0/24', bindToCallerIp: true } },
     { id: 'late-show', actions: ['read'], bundles: ['show'], conditions: { notBefore: premiere, bindToCallerIp: true } },
+    { id: 'office-show', actions: ['read'], bundles: ['office'], conditions: { sourceIp: '203.0.113.0/24', bindToCallerIp: true } },
+    // The same keys under two rules: a caller who cannot meet the first is decided by the second.
+    { id: 'mixed-office', actions: ['read'], resources: ['mixed/*'], conditions: { sourceIp: '203.0.113.0/24', bindToCallerIp: true } },
+    { id: 'mixed-later', actions: ['read'], resources: ['mixed/*'], conditions: { notBefore: premiere } },
     { id: 'public', actions: ['read'], resources: ['public/*'] },
   ],
-  bundles: { show: { resource: 'show/*' } },
+  bundles: { show: { resource: 'show/*' }, office: { resource: 'office-media/*' } },
 };
 
 const conditionOf = (policyJson: string): Condition =>
@@ -49,8 +53,9 @@ describe('rule conditions on CloudFront grants', async () => {
       DateLessThan: { 'AWS:EpochTime': epoch(press!.expiresAt!) },
       DateGreaterThan: { 'AWS:EpochTime': epoch(premiere) },
     });
-    assert.deepEqual(urlConditionOf(office!.url!).IpAddress, { 'AWS:SourceIp': '203.0.113.0/24' });
-    assert.deepEqual(urlConditionOf(personal!.url!).IpAddress, { 'AWS:SourceIp': '203.0.113.9/32' });
+    const expires = (result: Result) => ({ DateLessThan: { 'AWS:EpochTime': epoch(result.expiresAt!) } });
+    assert.deepEqual(urlConditionOf(office!.url!), { ...expires(office!), IpAddress: { 'AWS:SourceIp': '203.0.113.0/24' } });
+    assert.deepEqual(urlConditionOf(personal!.url!), { ...expires(personal!), IpAddress: { 'AWS:SourceIp': '203.0.113.9/32' } });
     assert.equal(new URL(plain!.url!).searchParams.get('Policy'), null, 'an unconditioned rule keeps its canned policy');
     const params = new URL(press!.url!).searchParams;
     const signed = fromCloudFrontBase64(params.get('Policy') ?? '').toString();
@@ -71,16 +76,55 @@ describe('rule conditions on CloudFront grants', async () => {
     const [outside, plain] = await download(['desk/e.txt', 'public/d.png'], '192.0.2.1');
     assert.deepEqual(outside!.error, {
       code: 'BROKER_FORBIDDEN',
-      detail: 'rule "office-personal" grants open only from 203.0.113.0/24, and your address 192.0.2.1 is outside it',
+      detail: 'rule "office-personal" opens only from 203.0.113.0/24, and your address 192.0.2.1 is outside it',
     });
     assert.ok(plain!.url);
     const [ipv6] = await download(['personal/c.txt'], '2001:db8::1');
     assert.deepEqual(ipv6!.error, {
       code: 'BROKER_FORBIDDEN',
-      detail: 'your address 2001:db8::1 is not IPv4, and CloudFront matches IPv4 addresses only',
+      detail: `rule "personal" binds grants to the caller's IPv4 address, and 2001:db8::1 is not IPv4 (CloudFront matches IPv4 only)`,
     });
     const [embargoed] = await download(['press/a.mp4'], '192.0.2.1', { ttlSeconds: 120 });
     assert.equal(embargoed!.error?.code, 'BROKER_VALIDATION', 'a URL that would expire before the embargo ends could never open');
+  });
+
+  test('a caller who cannot meet one rule is decided by the next that covers the key, with its conditions', async () => {
+    const [inside] = await download(['mixed/f.txt'], '203.0.113.50');
+    assert.deepEqual(urlConditionOf(inside!.url!).IpAddress, { 'AWS:SourceIp': '203.0.113.50/32' });
+    assert.equal(urlConditionOf(inside!.url!).DateGreaterThan, undefined);
+    const [outside] = await download(['mixed/f.txt'], '192.0.2.1');
+    assert.deepEqual(urlConditionOf(outside!.url!).DateGreaterThan, { 'AWS:EpochTime': epoch(premiere) });
+    assert.equal(urlConditionOf(outside!.url!).IpAddress, undefined);
+  });
+
+  test("one key of a conditioned rule's bundle, downloaded alone, carries the bundle rule's conditions", async () => {
+    const [single] = await download(['show/trailer.mp4'], '198.51.100.4');
+    assert.deepEqual(urlConditionOf(single!.url!).DateGreaterThan, { 'AWS:EpochTime': epoch(premiere) });
+    assert.deepEqual(urlConditionOf(single!.url!).IpAddress, { 'AWS:SourceIp': '198.51.100.4/32' });
+  });
+
+  test("bundle cookies: a caller outside the rule's range is refused; cookies that would expire before the start are too", async () => {
+    const cookies = (remoteAddress: string, query = '') =>
+      app.inject({ method: 'POST', url: `/v1/bundles/office/cookies${query}`, headers: alice, remoteAddress });
+    const outside = await cookies('192.0.2.1');
+    assert.equal(outside.statusCode, 403, outside.body);
+    assert.equal(
+      outside.json<{ detail: string }>().detail,
+      'rule "office-show" opens only from 203.0.113.0/24, and your address 192.0.2.1 is outside it',
+    );
+    assert.equal((await cookies('203.0.113.5')).statusCode, 200);
+    const tooShort = await app.inject({
+      method: 'POST',
+      url: '/v1/bundles/show/cookies?ttlSeconds=60',
+      headers: alice,
+      remoteAddress: '198.51.100.4',
+    });
+    assert.equal(tooShort.statusCode, 400, tooShort.body);
+    assert.match(
+      tooShort.json<{ detail: string }>().detail,
+      /^bundle "show": these cookies could never be used: it would open at 2026-06-01T12:05:00.000Z/u,
+    );
+    assert.equal(tooShort.headers['set-cookie'], undefined);
   });
 
   test('bundle cookies carry the rule conditions too, and are refused to a caller who cannot meet them', async () => {
@@ -94,7 +138,10 @@ describe('rule conditions on CloudFront grants', async () => {
 
     const ipv6 = await app.inject({ method: 'POST', url: '/v1/bundles/show/cookies', headers: alice, remoteAddress: '2001:db8::1' });
     assert.equal(ipv6.statusCode, 403, ipv6.body);
-    assert.match(ipv6.json<{ detail: string }>().detail, /^bundle "show": your address 2001:db8::1 is not IPv4/u);
+    assert.match(
+      ipv6.json<{ detail: string }>().detail,
+      /^rule "late-show" binds grants to the caller's IPv4 address, and 2001:db8::1 is not IPv4/u,
+    );
     assert.equal(ipv6.headers['set-cookie'], undefined);
   });
 });

@@ -221,6 +221,7 @@ describe('bundle cookies for any bundle pattern and caller', () => {
       store: noEntitlements as EntitlementStore,
       recorder: { record: () => undefined },
       now: () => NOW,
+      cloudfront: true,
     });
     const cloudfront = createCloudFrontSigner({ domain: DOMAIN, keys: [{ id: KEY_PAIR_ID, privateKey, hashAlgorithm: hash }] });
     return new BundleGrants({ authorizer, policy, cloudfront });

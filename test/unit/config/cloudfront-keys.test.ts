@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -158,8 +160,36 @@ describe('CloudFront key ring', () => {
     assert.deepEqual(notYaml.errors, ['CLOUDFRONT_KEY_RING: not JSON or YAML (the value is not shown)']);
   });
 
+  test('regression: YAML that only warns (an unknown tag on a key) is refused, and nothing reaches stderr or process warnings', async () => {
+    const written: string[] = [];
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    const write = process.stderr.write.bind(process.stderr);
+    process.on('warning', onWarning);
+    process.stderr.write = (chunk: string | Uint8Array) => written.push(String(chunk)) > 0;
+    try {
+      const result = await parseKeyRing(
+        `keys:\n  - id: KTAGGED000001\n    algorithm: RSA-SHA1\n    privateKey: !b64 ${base64(rsa)}\n`,
+        'CLOUDFRONT_KEY_RING',
+      );
+      assert.deepEqual(result, { ok: false, errors: ['CLOUDFRONT_KEY_RING: not JSON or YAML (the value is not shown)'] });
+      await new Promise((resolve) => setImmediate(resolve)); // process warnings are emitted on a later tick
+    } finally {
+      process.stderr.write = write;
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(written, []);
+    assert.deepEqual(warnings, []);
+  });
+
   test('a private key is PEM or base64; anything else is refused', () => {
     assert.equal(parsePrivateKey(` \n${rsa}\n`).asymmetricKeyType, 'rsa');
+    // openssl pkcs12 -nodes writes attributes before the armour.
+    assert.equal(parsePrivateKey(`Bag Attributes\n    localKeyID: 01 02\nKey Attributes: <No Attributes>\n${ec}`).asymmetricKeyType, 'ec');
+    const rsaKey = createPrivateKey(rsa);
+    const ecKey = createPrivateKey(ec);
+    assert.equal(parsePrivateKey(base64(rsaKey.export({ type: 'pkcs1', format: 'der' }))).asymmetricKeyType, 'rsa');
+    assert.equal(parsePrivateKey(base64(ecKey.export({ type: 'sec1', format: 'der' }))).asymmetricKeyType, 'ec');
     assert.equal(parsePrivateKey(base64(rsa)).asymmetricKeyType, 'rsa');
     assert.throws(() => parsePrivateKey('not a key at all!'));
     assert.throws(() => parsePrivateKey(base64('neither PEM nor DER')));
@@ -203,6 +233,34 @@ describe('loadConfig: CloudFront key sources', () => {
     assert.deepEqual(result.config.cloudfront?.keys, [{ id: 'K2JCJMDEHXQW5F', privateKey: ec, hashAlgorithm: 'SHA1' }]);
   });
 
+  test('CLOUDFRONT_PRIVATE_KEY or _FILE, not both; a bad key in the file is named by the file variable', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'key-file-'));
+    await writeFile(join(dir, 'weak.pem'), pkcs8(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey));
+    const both = await load({
+      CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F',
+      CLOUDFRONT_PRIVATE_KEY: rsa,
+      CLOUDFRONT_PRIVATE_KEY_FILE: join(dir, 'weak.pem'),
+    });
+    assert.ok(!both.ok);
+    assertOneError(both.errors, /^CLOUDFRONT_PRIVATE_KEY and CLOUDFRONT_PRIVATE_KEY_FILE: set one, not both$/u);
+    const weak = await load({ CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY_FILE: join(dir, 'weak.pem') });
+    assert.ok(!weak.ok);
+    assertOneError(weak.errors, /^CLOUDFRONT_PRIVATE_KEY_FILE: an RSA key in a key group must have 2048 bits$/u);
+  });
+
+  test('a ring without a distribution is refused before any secret is read', async () => {
+    const result = await load({
+      CLOUDFRONT_DOMAIN: '',
+      CLOUDFRONT_KEY_RING_SECRET_ID: 'access-broker/keys',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9', // nothing listens: a read would fail differently
+    });
+    assert.ok(!result.ok);
+    assert.deepEqual(
+      result.errors.filter((error) => error.startsWith('CLOUD')),
+      ['CLOUDFRONT_DOMAIN: must be set when a CloudFront key is configured; for example CLOUDFRONT_DOMAIN=d111111abcdef8.cloudfront.net'],
+    );
+  });
+
   test('one source only; the hash algorithm belongs to each key of a ring; a ring needs its domain', async () => {
     const both = await load({ CLOUDFRONT_KEY_RING: inline, CLOUDFRONT_KEY_PAIR_ID: 'K2JCJMDEHXQW5F', CLOUDFRONT_PRIVATE_KEY: rsa });
     assert.ok(!both.ok);
@@ -213,6 +271,30 @@ describe('loadConfig: CloudFront key sources', () => {
     const noDomain = await load({ CLOUDFRONT_KEY_RING: inline, CLOUDFRONT_DOMAIN: '' });
     assert.ok(!noDomain.ok);
     assertOneError(noDomain.errors, /^CLOUDFRONT_DOMAIN: must be set when a CloudFront key is configured/u);
+  });
+
+  test('production refuses to read the ring from Secrets Manager over plain http, before sending anything', async () => {
+    let requests = 0;
+    const server = createServer((_request, response) => {
+      requests += 1;
+      response.statusCode = 500;
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const variable of ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL']) {
+        const result = await load({ NODE_ENV: 'production', CLOUDFRONT_KEY_RING_SECRET_ID: 'access-broker/keys', [variable]: endpoint });
+        assert.ok(!result.ok);
+        assertOneError(
+          result.errors,
+          /^CLOUDFRONT_KEY_RING_SECRET_ID: the Secrets Manager endpoint http:\/\/127\.0\.0\.1:\d+ is plain http/u,
+        );
+      }
+      assert.equal(requests, 0);
+    } finally {
+      server.close();
+    }
   });
 
   test('a malformed ring in the environment is never echoed', async () => {

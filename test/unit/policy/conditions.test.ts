@@ -102,49 +102,45 @@ describe("a rule's conditions", () => {
 });
 
 describe('the conditions one grant carries', () => {
-  const rule = 'rule "r"';
   const early = new Date('2027-01-01T00:00:00Z');
   const late = new Date('2027-01-02T00:00:00Z');
 
   test('none asked, none required: none', () => {
-    assert.deepEqual(resolveConditions(undefined, {}, '2001:db8::1', rule), {
-      ok: true,
-      conditions: { notBefore: undefined, sourceIp: undefined },
-    });
+    assert.deepEqual(resolveConditions(undefined, {}, '2001:db8::1'), { ok: true, conditions: undefined });
   });
 
   test("the later start wins, whoever set it; the rule's range is kept", () => {
-    assert.deepEqual(resolveConditions({ notBefore: early, sourceIp: '10.0.0.0/8' }, { notBefore: late }, '192.0.2.1', rule), {
+    assert.deepEqual(resolveConditions({ notBefore: early, sourceIp: '10.0.0.0/8' }, { notBefore: late }, '192.0.2.1'), {
       ok: true,
       conditions: { notBefore: late, sourceIp: '10.0.0.0/8' },
     });
-    assert.deepEqual(resolveConditions({ notBefore: late }, { notBefore: early }, '192.0.2.1', rule), {
+    assert.deepEqual(resolveConditions({ notBefore: late }, { notBefore: early }, '192.0.2.1'), {
       ok: true,
       conditions: { notBefore: late, sourceIp: undefined },
     });
   });
 
   test('binding, asked by the rule or the request, gives the caller its /32, inside the rule range', () => {
-    assert.deepEqual(resolveConditions({ bindToCallerIp: true }, {}, '::ffff:192.0.2.1', rule), {
+    assert.deepEqual(resolveConditions({ bindToCallerIp: true }, {}, '::ffff:192.0.2.1'), {
       ok: true,
       conditions: { notBefore: undefined, sourceIp: '192.0.2.1/32' },
     });
-    assert.deepEqual(resolveConditions({ sourceIp: '10.0.0.0/8' }, { bindToCallerIp: true }, '10.1.2.3', rule), {
+    assert.deepEqual(resolveConditions({ sourceIp: '10.0.0.0/8' }, { bindToCallerIp: true }, '10.1.2.3'), {
       ok: true,
       conditions: { notBefore: undefined, sourceIp: '10.1.2.3/32' },
     });
-    assert.deepEqual(resolveConditions({ sourceIp: '10.0.0.0/8', bindToCallerIp: true }, {}, '192.0.2.1', rule), {
+    assert.deepEqual(resolveConditions({ sourceIp: '10.0.0.0/8', bindToCallerIp: true }, {}, '192.0.2.1'), {
       ok: false,
-      reason: 'rule "r" grants open only from 10.0.0.0/8, and your address 192.0.2.1 is outside it',
+      reason: 'opens only from 10.0.0.0/8, and your address 192.0.2.1 is outside it',
     });
-    assert.deepEqual(resolveConditions({ bindToCallerIp: true }, {}, '2001:db8::1', rule), {
+    assert.deepEqual(resolveConditions({ bindToCallerIp: true }, {}, '2001:db8::1'), {
       ok: false,
-      reason: 'your address 2001:db8::1 is not IPv4, and CloudFront matches IPv4 addresses only',
+      reason: "binds grants to the caller's IPv4 address, and 2001:db8::1 is not IPv4 (CloudFront matches IPv4 only)",
     });
   });
 
   test("a rule's range alone does not look at the caller: grants may be handed to others on that network", () => {
-    assert.deepEqual(resolveConditions({ sourceIp: '10.0.0.0/8' }, {}, '2001:db8::1', rule), {
+    assert.deepEqual(resolveConditions({ sourceIp: '10.0.0.0/8' }, {}, '2001:db8::1'), {
       ok: true,
       conditions: { notBefore: undefined, sourceIp: '10.0.0.0/8' },
     });
