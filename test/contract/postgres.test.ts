@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { principalFromClaims } from '../../src/auth/principal.js';
@@ -8,10 +10,15 @@ import { validatePolicyDocument } from '../../src/policy/load.js';
 import { openStore } from '../../src/store/entitlement-store.js';
 import { openMultipartStore } from '../../src/store/multipart-store.js';
 import { PendingMigrationsError } from '../../src/store/postgres-database.js';
+import { testApp } from '../helpers/app.js';
+import { testConfig } from '../helpers/config.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { bearer } from '../helpers/tokens.js';
 import { entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
 import { multipartStoreContract } from './multipart-store.js';
 
+const run = promisify(execFile);
+const root = new URL('../..', import.meta.url).pathname;
 const server = startPostgres();
 after(async () => (await server).stop());
 const freshDatabase = async (options?: Parameters<Awaited<typeof server>['freshDatabase']>[0]) => (await server).freshDatabase(options);
@@ -113,5 +120,45 @@ describe('rows written around create (by hand in the database)', () => {
       await client.end();
       await store.close();
     }
+  });
+});
+
+describe('the broker on PostgreSQL', () => {
+  test('an entitlement granted and revoked through the CLI decides grants at once; /readyz reads the database', async () => {
+    const store = await freshDatabase();
+    const app = await testApp({ config: testConfig({ overrides: { store } }) });
+    try {
+      const alice = bearer({ sub: 'alice' });
+      const download = async () => {
+        const response = await app.inject({
+          method: 'POST',
+          url: '/v1/downloads',
+          payload: { keys: ['shared/team/plan.pdf'] },
+          headers: alice,
+        });
+        return response.json<{ results: { url?: string; error?: { code: string } }[] }>().results[0];
+      };
+      assert.equal((await download())?.error?.code, 'BROKER_FORBIDDEN');
+      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DOTENV_CONFIG_PATH: '/dev/null', DATABASE_URL: store.url };
+      const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/entitlements.ts', ...args], { cwd: root, env });
+      const granted = await cli('grant', '--sub', 'alice', '--resource', 'shared/team/*', '--by', 'ops', '--reason', 'postgres test');
+      const id = /[0-9a-f-]{36}/u.exec(granted.stdout)?.[0];
+      assert.ok(id, granted.stdout);
+      assert.ok((await download())?.url);
+      await cli('revoke', id);
+      assert.equal((await download())?.error?.code, 'BROKER_FORBIDDEN');
+      assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('`npm run migrate` brings a database up to date for brokers started with MIGRATE_ON_START=false', async () => {
+    const store = await freshDatabase({ migrateOnStart: false });
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DOTENV_CONFIG_PATH: '/dev/null', DATABASE_URL: store.url };
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/migrate.ts'], { cwd: root, env });
+    assert.match(stdout, /^migrate: the PostgreSQL schema is up to date$/mu);
+    await (await openStore(store)).close();
+    await (await openMultipartStore(store)).shutdown();
   });
 });
