@@ -12,10 +12,14 @@ export interface EntitlementRecord {
   readonly notBefore: Date | null;
   readonly expiresAt: Date | null;
   readonly revokedAt: Date | null;
+  /** Who revoked it (an admin token's subject, or the CLI's --by), when it was revoked by someone named. */
+  readonly revokedBy: string | null;
   /** Uploads it grants may create a key, never replace one. */
   readonly createOnly: boolean;
   readonly grantedBy: string;
   readonly reason: string;
+  /** When it was granted; orders a subject's entitlements and the admin API's pages. */
+  readonly createdAt: Date;
 }
 
 /** A record with its patterns compiled, once, when it is loaded or created: decisions never parse patterns. */
@@ -110,8 +114,36 @@ export function compileEntitlement(record: EntitlementRecord): Entitlement {
 
 /** The record without its compiled form, for output. */
 export function recordOf(entitlement: Entitlement): EntitlementRecord {
-  const { id, subject, bundleId, resources, actions, notBefore, expiresAt, revokedAt, createOnly, grantedBy, reason } = entitlement;
-  return { id, subject, bundleId, resources, actions, notBefore, expiresAt, revokedAt, createOnly, grantedBy, reason };
+  const {
+    id,
+    subject,
+    bundleId,
+    resources,
+    actions,
+    notBefore,
+    expiresAt,
+    revokedAt,
+    revokedBy,
+    createOnly,
+    grantedBy,
+    reason,
+    createdAt,
+  } = entitlement;
+  return {
+    id,
+    subject,
+    bundleId,
+    resources,
+    actions,
+    notBefore,
+    expiresAt,
+    revokedAt,
+    revokedBy,
+    createOnly,
+    grantedBy,
+    reason,
+    createdAt,
+  };
 }
 
 export function isLive(entitlement: EntitlementRecord, now: Date): boolean {

@@ -8,6 +8,7 @@ import {
   type NewEntitlement,
 } from '../policy/entitlement.js';
 import type { Action } from '../policy/schema.js';
+import type { EntitlementPage } from './entitlement-store.js';
 
 /** An entitlement as a store reads it back, its lists not yet trusted (a row may have been edited by hand). */
 export interface StoredEntitlement extends Omit<EntitlementRecord, 'resources' | 'actions'> {
@@ -38,8 +39,16 @@ export function newEntitlementRecord(input: NewEntitlement, now: Date): Entitlem
     notBefore: input.notBefore ?? null,
     expiresAt: input.expiresAt ?? null,
     revokedAt: null,
+    revokedBy: null,
     createOnly: input.createOnly ?? false,
     grantedBy: input.grantedBy,
     reason: input.reason,
+    createdAt: now,
   };
+}
+
+/** A page from rows read one past the limit: `more` says whether another page follows, and where it starts. */
+export function pageOf(records: EntitlementRecord[], more: boolean): EntitlementPage {
+  const last = records.at(-1);
+  return { records, next: more && last !== undefined ? { createdAt: last.createdAt, id: last.id } : undefined };
 }

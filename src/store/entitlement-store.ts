@@ -6,6 +6,46 @@ import { ownedPort } from '../plugins/owned-port.js';
 import { openPostgresStore } from './postgres-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 
+/** Where a page of entitlements starts: after this one, in (createdAt, id) order. */
+export interface EntitlementCursor {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+/** What the admin API lists: every filter given must hold. */
+export interface EntitlementQuery {
+  readonly subject?: string | undefined;
+  readonly bundleId?: string | undefined;
+  /** Entitlements naming exactly this resource pattern. */
+  readonly resource?: string | undefined;
+  /** true: live at `now`; false: not live (future, expired or revoked). */
+  readonly live?: boolean | undefined;
+  readonly now: Date;
+  readonly after?: EntitlementCursor | undefined;
+  readonly limit: number;
+}
+
+export interface EntitlementPage {
+  readonly records: EntitlementRecord[];
+  /** Where the next page starts; undefined on the last page. */
+  readonly next: EntitlementCursor | undefined;
+}
+
+/** An Idempotency-Key, scoped to whoever sent it, with a fingerprint of the request it came with. */
+export interface IdempotencyKey {
+  readonly scope: string;
+  readonly key: string;
+  readonly fingerprint: string;
+}
+
+/** The same Idempotency-Key came with another request body: nothing was created. */
+export class IdempotencyConflictError extends Error {
+  constructor() {
+    super('this Idempotency-Key was used with another request');
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
 /**
  * The entitlement store port. The embedded SQLite store and the networked ones
  * implement it and pass one contract suite (test/contract/entitlement-store.ts).
@@ -18,11 +58,20 @@ export interface EntitlementStore {
   /** Throws InvalidEntitlementError, naming every problem, for an entitlement that breaks the rules of entitlementProblems(). */
   create(entitlement: NewEntitlement, now: Date): Promise<Entitlement>;
   /**
+   * create() at most once per idempotency key: a retry with the same key and fingerprint gets the entitlement
+   * the first call made (`replayed`), even when the two race; another fingerprint throws IdempotencyConflictError.
+   */
+  createOnce(entitlement: NewEntitlement, now: Date, idempotency: IdempotencyKey): Promise<{ entitlement: Entitlement; replayed: boolean }>;
+  /** One entitlement in any state. */
+  find(id: string): Promise<EntitlementRecord | undefined>;
+  /** A page of entitlements matching the query, oldest first. */
+  list(query: EntitlementQuery): Promise<EntitlementPage>;
+  /**
    * Revokes the entitlement at `now` (a later `now` schedules the revocation). An earlier revocation
    * replaces a later scheduled one, never the other way round. False when there is no such entitlement
    * or it is already revoked at or before `now`. Expired entitlements can be revoked, so the record says so.
    */
-  revoke(id: string, now: Date): Promise<boolean>;
+  revoke(id: string, now: Date, revokedBy?: string): Promise<boolean>;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,8 +1,8 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { PostgresStoreConfig } from '../config/config.js';
-import { compileEntitlement, recordOf, type Entitlement } from '../policy/entitlement.js';
-import { entitlementFromStored, newEntitlementRecord } from './entitlement-rows.js';
-import type { EntitlementStore } from './entitlement-store.js';
+import { compileEntitlement, recordOf, type Entitlement, type EntitlementRecord } from '../policy/entitlement.js';
+import { entitlementFromStored, newEntitlementRecord, pageOf } from './entitlement-rows.js';
+import { IdempotencyConflictError, type EntitlementStore } from './entitlement-store.js';
 import { openPostgresDatabase } from './postgres-database.js';
 
 interface EntitlementsTable {
@@ -18,10 +18,20 @@ interface EntitlementsTable {
   granted_by: string;
   reason: string;
   created_at: Date; // orders a subject's entitlements
+  revoked_by: string | null;
+}
+
+interface IdempotencyTable {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  entitlement_id: string;
+  created_at: Date;
 }
 
 interface Schema {
   entitlements: EntitlementsTable;
+  idempotency_keys: IdempotencyTable;
 }
 
 /** Versioned, in order; a released migration is never edited, only followed by another. */
@@ -46,6 +56,21 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('entitlements_subject').on('entitlements').columns(['subject', 'created_at']).execute();
     },
   },
+  '0002-admin': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('entitlements').addColumn('revoked_by', 'text').execute();
+      await db.schema.createIndex('entitlements_created').on('entitlements').columns(['created_at', 'id']).execute();
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('scope', 'text', (column) => column.notNull())
+        .addColumn('key', 'text', (column) => column.notNull())
+        .addColumn('fingerprint', 'text', (column) => column.notNull())
+        .addColumn('entitlement_id', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'timestamptz', (column) => column.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'key'])
+        .execute();
+    },
+  },
 };
 
 function toEntitlement(row: EntitlementsTable): Entitlement | undefined {
@@ -58,10 +83,30 @@ function toEntitlement(row: EntitlementsTable): Entitlement | undefined {
     notBefore: row.not_before,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
+    revokedBy: row.revoked_by,
     createOnly: row.create_only,
     grantedBy: row.granted_by,
     reason: row.reason,
+    createdAt: row.created_at,
   });
+}
+
+function rowOf(record: EntitlementRecord): EntitlementsTable {
+  return {
+    id: record.id,
+    subject: record.subject,
+    bundle_id: record.bundleId,
+    resources: [...record.resources],
+    actions: [...record.actions],
+    not_before: record.notBefore,
+    expires_at: record.expiresAt,
+    revoked_at: null,
+    revoked_by: null,
+    create_only: record.createOnly,
+    granted_by: record.grantedBy,
+    reason: record.reason,
+    created_at: record.createdAt,
+  };
 }
 
 /** Entitlements in PostgreSQL (DATABASE_URL), shared by every replica. */
@@ -97,29 +142,72 @@ export async function openPostgresStore(config: PostgresStoreConfig): Promise<En
     },
     async create(input, now) {
       const record = newEntitlementRecord(input, now);
-      await db
-        .insertInto('entitlements')
-        .values({
-          id: record.id,
-          subject: record.subject,
-          bundle_id: record.bundleId,
-          resources: [...record.resources],
-          actions: [...record.actions],
-          not_before: record.notBefore,
-          expires_at: record.expiresAt,
-          revoked_at: null,
-          create_only: record.createOnly,
-          granted_by: record.grantedBy,
-          reason: record.reason,
-          created_at: now,
-        })
-        .execute();
+      await db.insertInto('entitlements').values(rowOf(record)).execute();
       return compileEntitlement(record);
     },
-    async revoke(id, now) {
+    async createOnce(input, now, { scope, key, fingerprint }) {
+      const record = newEntitlementRecord(input, now);
+      // One transaction: the key is claimed and the entitlement written together, or neither. A racing
+      // request with the same key waits on the key's row, then finds it taken and reads what it names.
+      const existing = await db.transaction().execute(async (trx) => {
+        const claimed = await trx
+          .insertInto('idempotency_keys')
+          .values({ scope, key, fingerprint, entitlement_id: record.id, created_at: now })
+          .onConflict((conflict) => conflict.doNothing())
+          .executeTakeFirst();
+        if (claimed.numInsertedOrUpdatedRows === 1n) {
+          await trx.insertInto('entitlements').values(rowOf(record)).execute();
+          return undefined;
+        }
+        return trx.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirstOrThrow();
+      });
+      if (existing === undefined) return { entitlement: compileEntitlement(record), replayed: false };
+      if (existing.fingerprint !== fingerprint) throw new IdempotencyConflictError();
+      const row = await db.selectFrom('entitlements').selectAll().where('id', '=', existing.entitlement_id).executeTakeFirstOrThrow();
+      const entitlement = toEntitlement(row);
+      if (entitlement === undefined) throw new Error(`entitlement ${row.id} no longer parses`);
+      return { entitlement, replayed: true };
+    },
+    async find(id) {
+      const row = await db.selectFrom('entitlements').selectAll().where('id', '=', id).executeTakeFirst();
+      const entitlement = row === undefined ? undefined : toEntitlement(row);
+      return entitlement === undefined ? undefined : recordOf(entitlement);
+    },
+    async list({ subject, bundleId, resource, live, now, after, limit }) {
+      const rows = await db
+        .selectFrom('entitlements')
+        .selectAll()
+        .$if(subject !== undefined, (query) => query.where('subject', '=', subject ?? ''))
+        .$if(bundleId !== undefined, (query) => query.where('bundle_id', '=', bundleId ?? ''))
+        .$if(resource !== undefined, (query) => query.where(sql<boolean>`${resource ?? ''} = any(resources)`))
+        .$if(live !== undefined, (query) => {
+          const isLive = sql<boolean>`((revoked_at is null or revoked_at > ${now}) and (not_before is null or not_before <= ${now}) and (expires_at is null or expires_at > ${now}))`;
+          return query.where(live === true ? isLive : sql<boolean>`not ${isLive}`);
+        })
+        .$if(after !== undefined, (query) =>
+          query.where((eb) =>
+            eb.or([
+              eb('created_at', '>', after?.createdAt ?? now),
+              eb.and([eb('created_at', '=', after?.createdAt ?? now), eb('id', '>', after?.id ?? '')]),
+            ]),
+          ),
+        )
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(limit + 1) // one more tells whether another page follows
+        .execute();
+      return pageOf(
+        rows
+          .slice(0, limit)
+          .flatMap((row) => toEntitlement(row) ?? [])
+          .map(recordOf),
+        rows.length > limit,
+      );
+    },
+    async revoke(id, now, revokedBy) {
       const result = await db
         .updateTable('entitlements')
-        .set({ revoked_at: now })
+        .set({ revoked_at: now, revoked_by: revokedBy ?? null })
         .where('id', '=', id)
         // Never postpones a revocation; an earlier one (cutting a scheduled revocation short) wins.
         .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]))

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import { compileEntitlement, recordOf, type Entitlement } from '../policy/entitlement.js';
-import { entitlementFromStored, newEntitlementRecord } from './entitlement-rows.js';
-import type { EntitlementStore } from './entitlement-store.js';
+import { compileEntitlement, recordOf, type Entitlement, type EntitlementRecord } from '../policy/entitlement.js';
+import { entitlementFromStored, newEntitlementRecord, pageOf } from './entitlement-rows.js';
+import { IdempotencyConflictError, type EntitlementStore } from './entitlement-store.js';
 import { openSqliteDatabase } from './sqlite-database.js';
 
 interface EntitlementsTable {
@@ -17,10 +17,20 @@ interface EntitlementsTable {
   granted_by: string;
   reason: string;
   created_at: number; // epoch milliseconds, orders a subject's entitlements
+  revoked_by: string | null;
+}
+
+interface IdempotencyTable {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  entitlement_id: string;
+  created_at: number;
 }
 
 interface Schema {
   entitlements: EntitlementsTable;
+  idempotency_keys: IdempotencyTable;
 }
 
 const migrations: Record<string, Migration> = {
@@ -51,6 +61,21 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003-admin': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('entitlements').addColumn('revoked_by', 'text').execute();
+      await db.schema.createIndex('entitlements_created').on('entitlements').columns(['created_at', 'id']).execute();
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('scope', 'text', (column) => column.notNull())
+        .addColumn('key', 'text', (column) => column.notNull())
+        .addColumn('fingerprint', 'text', (column) => column.notNull())
+        .addColumn('entitlement_id', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'integer', (column) => column.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'key'])
+        .execute();
+    },
+  },
 };
 
 const toDate = (value: number | null): Date | null => (value === null ? null : new Date(value));
@@ -74,11 +99,31 @@ function toEntitlement(row: EntitlementsTable): Entitlement | undefined {
     notBefore: toDate(row.not_before),
     expiresAt: toDate(row.expires_at),
     revokedAt: toDate(row.revoked_at),
+    revokedBy: row.revoked_by,
     // Anything but 0 is create-only: a row edited by hand fails closed.
     createOnly: row.create_only !== 0,
     grantedBy: row.granted_by,
     reason: row.reason,
+    createdAt: new Date(row.created_at),
   });
+}
+
+function rowOf(record: EntitlementRecord): EntitlementsTable {
+  return {
+    id: record.id,
+    subject: record.subject,
+    bundle_id: record.bundleId,
+    resources: JSON.stringify(record.resources),
+    actions: JSON.stringify(record.actions),
+    not_before: record.notBefore?.getTime() ?? null,
+    expires_at: record.expiresAt?.getTime() ?? null,
+    revoked_at: null,
+    revoked_by: null,
+    create_only: record.createOnly ? 1 : 0,
+    granted_by: record.grantedBy,
+    reason: record.reason,
+    created_at: record.createdAt.getTime(),
+  };
 }
 
 export async function openSqliteStore(filename: string): Promise<EntitlementStore> {
@@ -115,29 +160,74 @@ export async function openSqliteStore(filename: string): Promise<EntitlementStor
     },
     async create(input, now) {
       const record = newEntitlementRecord(input, now);
-      await db
-        .insertInto('entitlements')
-        .values({
-          id: record.id,
-          subject: record.subject,
-          bundle_id: record.bundleId,
-          resources: JSON.stringify(record.resources),
-          actions: JSON.stringify(record.actions),
-          not_before: record.notBefore?.getTime() ?? null,
-          expires_at: record.expiresAt?.getTime() ?? null,
-          revoked_at: null,
-          create_only: record.createOnly ? 1 : 0,
-          granted_by: record.grantedBy,
-          reason: record.reason,
-          created_at: now.getTime(),
-        })
-        .execute();
+      await db.insertInto('entitlements').values(rowOf(record)).execute();
       return compileEntitlement(record);
     },
-    async revoke(id, now) {
+    async createOnce(input, now, { scope, key, fingerprint }) {
+      const record = newEntitlementRecord(input, now);
+      // One transaction: the key is claimed and the entitlement written together, or neither.
+      const existing = await db.transaction().execute(async (trx) => {
+        const claimed = await trx
+          .insertInto('idempotency_keys')
+          .values({ scope, key, fingerprint, entitlement_id: record.id, created_at: now.getTime() })
+          .onConflict((conflict) => conflict.doNothing())
+          .executeTakeFirst();
+        if (claimed.numInsertedOrUpdatedRows === 1n) {
+          await trx.insertInto('entitlements').values(rowOf(record)).execute();
+          return undefined;
+        }
+        return trx.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirstOrThrow();
+      });
+      if (existing === undefined) return { entitlement: compileEntitlement(record), replayed: false };
+      if (existing.fingerprint !== fingerprint) throw new IdempotencyConflictError();
+      const row = await db.selectFrom('entitlements').selectAll().where('id', '=', existing.entitlement_id).executeTakeFirstOrThrow();
+      const entitlement = toEntitlement(row);
+      if (entitlement === undefined) throw new Error(`entitlement ${row.id} no longer parses`);
+      return { entitlement, replayed: true };
+    },
+    async find(id) {
+      const row = await db.selectFrom('entitlements').selectAll().where('id', '=', id).executeTakeFirst();
+      const entitlement = row === undefined ? undefined : toEntitlement(row);
+      return entitlement === undefined ? undefined : recordOf(entitlement);
+    },
+    async list({ subject, bundleId, resource, live, now, after, limit }) {
+      const at = now.getTime();
+      const rows = await db
+        .selectFrom('entitlements')
+        .selectAll()
+        .$if(subject !== undefined, (query) => query.where('subject', '=', subject ?? ''))
+        .$if(bundleId !== undefined, (query) => query.where('bundle_id', '=', bundleId ?? ''))
+        .$if(resource !== undefined, (query) =>
+          query.where(sql<boolean>`exists (select 1 from json_each(entitlements.resources) where json_each.value = ${resource ?? ''})`),
+        )
+        .$if(live !== undefined, (query) => {
+          const isLive = sql<boolean>`((revoked_at is null or revoked_at > ${at}) and (not_before is null or not_before <= ${at}) and (expires_at is null or expires_at > ${at}))`;
+          return query.where(live === true ? isLive : sql<boolean>`not ${isLive}`);
+        })
+        .$if(after !== undefined, (query) =>
+          query.where((eb) =>
+            eb.or([
+              eb('created_at', '>', after?.createdAt.getTime() ?? 0),
+              eb.and([eb('created_at', '=', after?.createdAt.getTime() ?? 0), eb('id', '>', after?.id ?? '')]),
+            ]),
+          ),
+        )
+        .orderBy('created_at')
+        .orderBy('id')
+        .limit(limit + 1) // one more tells whether another page follows
+        .execute();
+      return pageOf(
+        rows
+          .slice(0, limit)
+          .flatMap((row) => toEntitlement(row) ?? [])
+          .map(recordOf),
+        rows.length > limit,
+      );
+    },
+    async revoke(id, now, revokedBy) {
       const result = await db
         .updateTable('entitlements')
-        .set({ revoked_at: now.getTime() })
+        .set({ revoked_at: now.getTime(), revoked_by: revokedBy ?? null })
         .where('id', '=', id)
         // Never postpones a revocation; an earlier one (cutting a scheduled revocation short) wins.
         .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now.getTime())]))

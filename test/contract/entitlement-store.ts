@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { endOf, InvalidEntitlementError, recordOf, type Entitlement, type NewEntitlement } from '../../src/policy/entitlement.js';
-import type { EntitlementStore } from '../../src/store/entitlement-store.js';
+import {
+  IdempotencyConflictError,
+  type EntitlementCursor,
+  type EntitlementQuery,
+  type EntitlementStore,
+  type IdempotencyKey,
+} from '../../src/store/entitlement-store.js';
 
 /** A fixed instant with milliseconds, so a store that rounds to seconds is caught. */
 export const NOW = new Date('2025-06-01T12:00:00.123Z');
@@ -98,9 +104,11 @@ export function entitlementStoreContract(name: string, open: () => Promise<Entit
           notBefore: null,
           expiresAt: null,
           revokedAt: null,
+          revokedBy: null,
           createOnly: false,
           grantedBy: 'ops@example.com',
           reason: 'ticket 42: "quoted", unicode ✓',
+          createdAt: NOW,
         });
         assert.deepEqual(
           found.patterns.map((pattern) => pattern.source),
@@ -535,6 +543,89 @@ export function entitlementStoreContract(name: string, open: () => Promise<Entit
           revoked.map(() => true),
         );
         assert.deepEqual(sorted(ids(await store.liveFor('alice', NOW))), sorted([...ids(kept), ...ids(added)]));
+      });
+    });
+
+    describe('the admin API: find, list, revoke by whom, create once', () => {
+      const key = (overrides: Partial<IdempotencyKey> = {}): IdempotencyKey => ({
+        scope: 'billing',
+        key: 'order-42',
+        fingerprint: 'f1',
+        ...overrides,
+      });
+
+      test('find: one entitlement in any state, with who revoked it', async () => {
+        const granted = await store.create(newEntitlement(), NOW);
+        assert.deepEqual(await store.find(granted.id), recordOf(granted));
+        assert.equal(await store.revoke(granted.id, NOW, 'admin-carol'), true);
+        assert.deepEqual(await store.find(granted.id), { ...recordOf(granted), revokedAt: NOW, revokedBy: 'admin-carol' });
+        assert.equal(await store.find('no-such-id'), undefined);
+      });
+
+      test('list: every filter holds, oldest first, in pages that cover everything once', async () => {
+        const made: Entitlement[] = [];
+        for (let i = 0; i < 7; i += 1) {
+          made.push(await store.create(newEntitlement({ subject: i % 2 === 0 ? 'alice' : 'bob', reason: `r${i}` }), msFromNow(i % 3)));
+        }
+        const bundled = await store.create(newEntitlement({ subject: 'carol', bundleId: 'demo', resources: [] }), NOW);
+        const shared = await store.create(newEntitlement({ subject: 'carol', resources: ['shared/*', 'uploads/carol/*'] }), NOW);
+        const expired = await store.create(newEntitlement({ subject: 'dave', expiresAt: msFromNow(1000) }), NOW);
+        const live = await store.create(newEntitlement({ subject: 'dave', reason: 'live' }), NOW);
+        const later = msFromNow(5000);
+
+        const everything: string[] = [];
+        let after: EntitlementCursor | undefined;
+        for (let pages = 0; pages < 20; pages += 1) {
+          const page = await store.list({ now: NOW, after, limit: 3 });
+          assert.ok(page.records.length <= 3);
+          everything.push(...ids(page.records as Entitlement[]));
+          if (page.next === undefined) break;
+          after = page.next;
+        }
+        const all = [...made, bundled, shared, expired, live];
+        const byCreation = [...all].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
+        assert.deepEqual(everything, ids(byCreation));
+
+        const idsOf = async (query: Omit<EntitlementQuery, 'limit' | 'now'>, now = NOW) =>
+          ids((await store.list({ ...query, now, limit: 100 })).records as Entitlement[]);
+        assert.deepEqual(await idsOf({ subject: 'bob' }), ids(byCreation.filter((entitlement) => entitlement.subject === 'bob')));
+        assert.deepEqual(await idsOf({ bundleId: 'demo' }), [bundled.id]);
+        assert.deepEqual(await idsOf({ resource: 'shared/*' }), [shared.id]);
+        assert.deepEqual(await idsOf({ resource: 'shared' }), [], 'a resource filter names a whole pattern, not a prefix');
+        assert.deepEqual(await idsOf({ subject: 'dave', live: true }, later), [live.id]);
+        assert.deepEqual(await idsOf({ subject: 'dave', live: false }, later), [expired.id]);
+        assert.deepEqual(await idsOf({ subject: 'dave', live: true }), sorted([expired.id, live.id]), 'both live before the expiry');
+        assert.deepEqual(await store.list({ subject: 'nobody', now: NOW, limit: 10 }), { records: [], next: undefined });
+      });
+
+      test('create once: a retry with the same key and fingerprint gets the same entitlement; another fingerprint is refused', async () => {
+        const first = await store.createOnce(newEntitlement({ reason: 'order 42' }), NOW, key());
+        assert.equal(first.replayed, false);
+        const retry = await store.createOnce(newEntitlement({ reason: 'order 42' }), msFromNow(1000), key());
+        assert.deepEqual(retry, { entitlement: first.entitlement, replayed: true });
+        await assert.rejects(
+          store.createOnce(newEntitlement({ reason: 'order 43' }), NOW, key({ fingerprint: 'f2' })),
+          IdempotencyConflictError,
+        );
+        const otherScope = await store.createOnce(newEntitlement(), NOW, key({ scope: 'shop' }));
+        assert.equal(otherScope.replayed, false, 'keys are scoped to who sends them');
+        assert.equal((await store.liveFor('alice', NOW)).length, 2);
+      });
+
+      test('create once, racing: exactly one entitlement, and every racer gets it', async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, () => store.createOnce(newEntitlement(), NOW, key({ key: 'race' }))));
+        assert.equal(new Set(results.map((result) => result.entitlement.id)).size, 1);
+        assert.equal(results.filter((result) => !result.replayed).length, 1);
+        assert.equal((await store.liveFor('alice', NOW)).length, 1);
+      });
+
+      test('create once validates like create, and an invalid request claims no key', async () => {
+        await rejectedAsInvalid(
+          store.createOnce(newEntitlement({ actions: [] }), NOW, key()).then((result) => result.entitlement),
+          /action/u,
+        );
+        const valid = await store.createOnce(newEntitlement(), NOW, key());
+        assert.equal(valid.replayed, false);
       });
     });
 

@@ -72,7 +72,7 @@ describe('migrations', () => {
     const config = await freshDatabase({ migrateOnStart: false });
     await assert.rejects(openStore(config), (error: unknown) => {
       assert.ok(error instanceof PendingMigrationsError);
-      assert.deepEqual(error.pending, ['0001-entitlements']);
+      assert.deepEqual(error.pending, ['0001-entitlements', '0002-admin']);
       assert.match(error.message, /run `npm run migrate`/u);
       return true;
     });

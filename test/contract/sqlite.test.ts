@@ -164,8 +164,11 @@ describe('SQLite file store shared by the CLI and a running broker', () => {
       await first.close();
       const database = new Database(old);
       try {
-        // Back to the first schema: the second migration undone, as a broker of the previous release left the file.
-        database.exec(`alter table entitlements drop column create_only; delete from kysely_migration where name = '0002-create-only'`);
+        // Back to the first schema: the later migrations undone, as a broker of an earlier release left the file.
+        database.exec(
+          `drop table idempotency_keys; drop index entitlements_created; alter table entitlements drop column revoked_by;
+           alter table entitlements drop column create_only; delete from kysely_migration where name in ('0002-create-only', '0003-admin')`,
+        );
         database
           .prepare(
             `insert into entitlements (id, subject, bundle_id, resources, actions, not_before, expires_at, revoked_at, granted_by, reason, created_at)

@@ -34,9 +34,11 @@ const record = (overrides: Partial<EntitlementRecord> = {}): EntitlementRecord =
   notBefore: null,
   expiresAt: null,
   revokedAt: null,
+  revokedBy: null,
   createOnly: false,
   grantedBy: 'ops',
   reason: 'ticket 42',
+  createdAt: NOW,
   ...overrides,
 });
 

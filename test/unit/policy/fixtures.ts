@@ -32,9 +32,11 @@ export function entitlement(overrides: Partial<EntitlementRecord> & Pick<Entitle
     notBefore: null,
     expiresAt: null,
     revokedAt: null,
+    revokedBy: null,
     createOnly: false,
     grantedBy: 'test',
     reason: 'test',
+    createdAt: new Date(0),
     ...overrides,
   });
 }
