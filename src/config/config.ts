@@ -75,6 +75,8 @@ export interface Config {
   readonly grants: Defaults;
   readonly cookies: { readonly domain: string | undefined; readonly sameSite: 'strict' | 'lax' | 'none'; readonly secure: boolean };
   readonly corsOrigins: readonly string[];
+  /** The token scope the admin API requires. */
+  readonly admin: { readonly scope: string };
   /** What runs on a development default, for the start-up banner. */
   readonly developmentDefaults: readonly string[];
 }

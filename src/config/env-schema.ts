@@ -71,6 +71,7 @@ export const EnvSchema = Type.Object({
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, examples: ['https://auth.example.com/'] })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, examples: ['access-broker'] })),
   JWT_CLOCK_TOLERANCE_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, examples: [30] })),
+  ADMIN_SCOPE: Type.Optional(Type.String({ pattern: '^[\\x21\\x23-\\x5b\\x5d-\\x7e]{1,128}$', examples: ['broker:admin'] })),
   JWT_MAX_TOKEN_AGE_SECONDS: Type.Optional(Type.Integer({ minimum: 60, maximum: 30 * 86_400, examples: [3600] })),
 
   GRANT_DEFAULT_TTL_SECONDS: Type.Optional(

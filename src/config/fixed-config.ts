@@ -33,6 +33,7 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
     grants: GRANT_DEFAULTS,
     cookies: { domain: undefined, sameSite: 'lax', secure: true },
     corsOrigins: [],
+    admin: { scope: 'broker:admin' },
     developmentDefaults: [],
     ...overrides,
   };

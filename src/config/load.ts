@@ -297,6 +297,9 @@ export const storeConfigOf = (env: Env): StoreConfig =>
       }
     : { kind: 'sqlite', filename: join(dataDirOf(env), 'entitlements.sqlite') };
 
+/** Tokens for the admin API carry this scope (`scope` or `scp`). */
+export const DEFAULT_ADMIN_SCOPE = 'broker:admin';
+
 /** A grant waits at most this long on the database, then fails with 503 rather than hang. */
 export const DEFAULT_DATABASE_TIMEOUT_MS = 2000;
 
@@ -362,6 +365,7 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
       grants: { defaultTtlSeconds, maxTtlSeconds, maxBytes: env.UPLOAD_MAX_BYTES ?? GRANT_DEFAULTS.maxBytes },
       cookies: { domain: env.COOKIE_DOMAIN, sameSite, secure },
       corsOrigins,
+      admin: { scope: env.ADMIN_SCOPE ?? DEFAULT_ADMIN_SCOPE },
       developmentDefaults: defaults,
     },
   };

@@ -15,6 +15,7 @@ export const errorCatalogue = {
   BROKER_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   BROKER_REQUEST_TIMEOUT: { status: 408, title: 'The request took too long to arrive' },
   BROKER_UPLOAD_CLOSED: { status: 409, title: 'The multipart upload is already completed, aborted or expired' },
+  BROKER_IDEMPOTENCY_CONFLICT: { status: 409, title: 'The Idempotency-Key was used with another request' },
   BROKER_OBJECT_EXISTS: { status: 412, title: 'The key already holds an object, and the grant may only create it' },
   BROKER_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   BROKER_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },

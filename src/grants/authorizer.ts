@@ -5,6 +5,7 @@ import type { Policy } from '../policy/compile.js';
 import { decide, type Ask, type Decision } from '../policy/decide.js';
 import type { Defaults } from '../policy/defaults.js';
 import type { Entitlement } from '../policy/entitlement.js';
+import { overviewFor, type GrantOverview } from '../policy/overview.js';
 import { uploadPrefixes } from '../policy/upload-prefixes.js';
 import type { EntitlementStore } from '../store/entitlement-store.js';
 
@@ -37,9 +38,27 @@ export interface AuthorizerDependencies {
 export class Authorizer {
   constructor(private readonly deps: AuthorizerDependencies) {}
 
+  /** The decision for one ask by these claims, as a grant route would make it, recorded nowhere and granting nothing. */
+  async explain(principal: Principal, ask: Ask, clientAddress: string): Promise<Decision> {
+    const now = this.clock();
+    const entitlements = await this.deps.store.liveFor(principal.sub, now);
+    const { policy, defaults, cloudfront } = this.deps;
+    return decide({ principal, ask, policy, entitlements, now, defaults, edge: { cloudfront, clientAddress } });
+  }
+
+  /** What this caller may do: every rule and live entitlement that grants it something. */
+  async overview(principal: Principal): Promise<GrantOverview[]> {
+    const now = this.clock();
+    return overviewFor(principal, this.deps.policy, await this.deps.store.liveFor(principal.sub, now), now);
+  }
+
+  // Whole seconds: SigV4 dates and CloudFront epochs have no fractions, so expiresAt says exactly when a grant ends.
+  private clock(): Date {
+    return new Date(Math.floor(this.deps.now().getTime() / 1000) * 1000);
+  }
+
   async begin(caller: Caller, kind: GrantKind): Promise<Authorization> {
-    // Whole seconds: SigV4 dates and CloudFront epochs have no fractions, so expiresAt says exactly when a grant ends.
-    const now = new Date(Math.floor(this.deps.now().getTime() / 1000) * 1000);
+    const now = this.clock();
     const entitlements = await this.deps.store.liveFor(caller.principal.sub, now);
     return new Authorization(this.deps, caller, kind, now, entitlements);
   }

@@ -1,3 +1,4 @@
+import { AdminService } from '../admin/admin-service.js';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config/config.js';
@@ -14,6 +15,7 @@ declare module 'fastify' {
     multipartGrants: MultipartGrants;
     downloadGrants: DownloadGrants;
     bundleGrants: BundleGrants;
+    admin: AdminService;
   }
 }
 
@@ -35,6 +37,7 @@ export const grantsPlugin = fp(
     app.decorate('multipartGrants', new MultipartGrants({ authorizer, s3, objects: app.s3Objects, store: app.multipartUploads }));
     app.decorate('downloadGrants', new DownloadGrants({ authorizer, s3, cloudfront }));
     app.decorate('bundleGrants', new BundleGrants({ authorizer, policy, cloudfront }));
+    app.decorate('admin', new AdminService({ store: app.entitlements, policy, authorizer, now: options.now }));
   },
   {
     name: 'access-broker-grants',

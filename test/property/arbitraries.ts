@@ -306,7 +306,9 @@ function buildCase(parts: {
 export function compileCase(c: ModelCase): { policy: Policy; entitlements: Entitlement[] } {
   const bundles = Object.fromEntries(Object.entries(c.bundles).map(([id, resource]) => [id, { resource }]));
   const policy = validatePolicyDocument({ version: 1, rules: c.rules, bundles }, 'property test policy');
-  const entitlements = c.entitlements.map((e) => compileEntitlement({ ...e, grantedBy: 'property test', reason: 'generated', revokedBy: null, createdAt: c.now }));
+  const entitlements = c.entitlements.map((e) =>
+    compileEntitlement({ ...e, grantedBy: 'property test', reason: 'generated', revokedBy: null, createdAt: c.now }),
+  );
   return { policy, entitlements };
 }
 

@@ -239,9 +239,11 @@ describe('recordOf', () => {
       notBefore: NOW,
       expiresAt: secondsFromNow(60),
       revokedAt: secondsFromNow(30),
+      revokedBy: 'support',
       createOnly: true,
       grantedBy: 'shop',
       reason: 'purchase',
+      createdAt: secondsFromNow(-60),
     });
     const output = recordOf(compileEntitlement(full));
     assert.deepEqual(output, full);
@@ -250,6 +252,7 @@ describe('recordOf', () => {
       'actions',
       'bundleId',
       'createOnly',
+      'createdAt',
       'expiresAt',
       'grantedBy',
       'id',
@@ -257,6 +260,7 @@ describe('recordOf', () => {
       'reason',
       'resources',
       'revokedAt',
+      'revokedBy',
       'subject',
     ]);
   });

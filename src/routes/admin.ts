@@ -1,0 +1,139 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import {
+  EntitlementPageSchema,
+  EntitlementSchema,
+  ExplainRequestSchema,
+  ExplainResponseSchema,
+  IdempotencyHeadersSchema,
+  ListQuerySchema,
+  NewEntitlementSchema,
+} from '../admin/schemas.js';
+import type { Config } from '../config/config.js';
+import { BrokerError } from '../errors/catalogue.js';
+import { problemResponses } from '../errors/problem.js';
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** The admin API: for tokens with the admin scope only (ADMIN_SCOPE, default broker:admin). Every write records the admin's `sub`. */
+export const adminRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
+  const { scope } = config.admin;
+  // Before the body is parsed and validated: a caller without the scope learns nothing about the API.
+  app.addHook('onRequest', async (request) => {
+    if (!request.principal.scopes.includes(scope))
+      throw new BrokerError('BROKER_FORBIDDEN', `the admin API needs a token with the scope ${scope}`);
+  });
+  const security = [{ bearerAuth: [] }];
+  const tags = ['admin'];
+  const common = ['BROKER_VALIDATION', 'BROKER_UNAUTHENTICATED', 'BROKER_FORBIDDEN', 'BROKER_AUTH_UNAVAILABLE'] as const;
+
+  app.post(
+    '/v1/admin/entitlements',
+    {
+      config: { operation: 'createEntitlement' },
+      schema: {
+        operationId: 'createEntitlement',
+        tags,
+        summary: 'Grant an entitlement',
+        description:
+          "Recorded as granted by the admin token's `sub`. With an `Idempotency-Key`, a retry with the same key and body returns the same entitlement (200, `Idempotent-Replayed: true`); the same key with another body gets 409.",
+        security,
+        headers: IdempotencyHeadersSchema,
+        body: NewEntitlementSchema,
+        response: {
+          201: { ...EntitlementSchema, description: 'The entitlement, as stored.' },
+          200: { ...EntitlementSchema, description: 'A retry: the entitlement the first request with this Idempotency-Key made.' },
+          ...problemResponses(
+            '/v1/admin/entitlements',
+            ...common,
+            'BROKER_IDEMPOTENCY_CONFLICT',
+            'BROKER_PAYLOAD_TOO_LARGE',
+            'BROKER_UNSUPPORTED_MEDIA_TYPE',
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { entitlement, replayed } = await app.admin.create(request.principal, request.body, request.headers['idempotency-key']);
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(replayed ? 200 : 201).send(entitlement);
+    },
+  );
+
+  app.get(
+    '/v1/admin/entitlements',
+    {
+      config: { operation: 'listEntitlements' },
+      schema: {
+        operationId: 'listEntitlements',
+        tags,
+        summary: 'List entitlements, oldest first, a page at a time',
+        security,
+        querystring: ListQuerySchema,
+        response: { 200: EntitlementPageSchema, ...problemResponses('/v1/admin/entitlements', ...common) },
+      },
+    },
+    async (request) => app.admin.list(request.query),
+  );
+
+  app.get(
+    '/v1/admin/entitlements/:id',
+    {
+      config: { operation: 'getEntitlement' },
+      schema: {
+        operationId: 'getEntitlement',
+        tags,
+        summary: 'One entitlement, in any state',
+        security,
+        params: IdParams,
+        response: { 200: EntitlementSchema, ...problemResponses('/v1/admin/entitlements/{id}', ...common, 'BROKER_NOT_FOUND') },
+      },
+    },
+    async (request) => app.admin.get(request.params.id),
+  );
+
+  app.delete(
+    '/v1/admin/entitlements/:id',
+    {
+      config: { operation: 'revokeEntitlement' },
+      schema: {
+        operationId: 'revokeEntitlement',
+        tags,
+        summary: 'Revoke an entitlement',
+        description:
+          "Revoked now; the row stays, with the admin token's `sub` as `revokedBy`. Revoking a revoked entitlement changes nothing.",
+        security,
+        params: IdParams,
+        response: {
+          204: Type.Null({ description: 'Revoked.' }),
+          ...problemResponses('/v1/admin/entitlements/{id}', ...common, 'BROKER_NOT_FOUND'),
+        },
+      },
+    },
+    async (request, reply) => {
+      await app.admin.revoke(request.principal, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/admin/explain',
+    {
+      config: { operation: 'explainDecision' },
+      schema: {
+        operationId: 'explainDecision',
+        tags,
+        summary: 'Explain the decision for a caller, without granting anything',
+        description:
+          'Decides as a grant route would for a token with these claims (rules, then live entitlements), and says why. Nothing is signed or recorded as a grant.',
+        security,
+        body: ExplainRequestSchema,
+        response: {
+          200: ExplainResponseSchema,
+          ...problemResponses('/v1/admin/explain', ...common, 'BROKER_PAYLOAD_TOO_LARGE', 'BROKER_UNSUPPORTED_MEDIA_TYPE'),
+        },
+      },
+    },
+    async (request) => app.admin.explain(request.body, request.ip),
+  );
+};
