@@ -103,7 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(authenticationPlugin, { config });
 
   // Ports: each plugin opens, decorates and closes what it owns.
-  await app.register(entitlementStorePlugin, { config: config.store, store: options.store });
+  await app.register(entitlementStorePlugin, { config: config.store, cache: config.decisionCache, store: options.store });
   await app.register(multipartStorePlugin, { config: config.store, store: options.multipartStore });
   await app.register(s3SignerPlugin, { config: config.s3, signer: options.s3Signer });
   await app.register(s3ObjectsPlugin, { config: config.s3, objects: options.s3Objects });

@@ -75,6 +75,8 @@ export interface Config {
   readonly grants: Defaults;
   readonly cookies: { readonly domain: string | undefined; readonly sameSite: 'strict' | 'lax' | 'none'; readonly secure: boolean };
   readonly corsOrigins: readonly string[];
+  /** Each subject's live entitlements, cached: `maxAgeMs` bounds how late another replica's revocation takes effect (0: no cache). */
+  readonly decisionCache: { readonly maxAgeMs: number; readonly maxSubjects: number };
   /** The token scope the admin API requires. */
   readonly admin: { readonly scope: string };
   /** What runs on a development default, for the start-up banner. */

@@ -28,6 +28,8 @@ export const EnvSchema = Type.Object({
     Type.String({ pattern: '^postgres(ql)?://\\S+$', examples: ['postgres://broker:secret@db.internal:5432/broker'] }),
   ),
   MIGRATE_ON_START: Type.Optional(Type.Boolean({ examples: [false] })),
+  REVOCATION_MAX_DELAY_SECONDS: Type.Optional(Type.Number({ minimum: 0, maximum: 300, examples: [5] })),
+  DECISION_CACHE_SUBJECTS: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, examples: [10000] })),
   DATABASE_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000, examples: [2000] })),
   DATABASE_POOL_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, examples: [10] })),
 

@@ -34,6 +34,8 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
     cookies: { domain: undefined, sameSite: 'lax', secure: true },
     corsOrigins: [],
     admin: { scope: 'broker:admin' },
+    // Off unless a test asks: most tests write to the store behind the app's back and expect it seen at once.
+    decisionCache: { maxAgeMs: 0, maxSubjects: 10_000 },
     developmentDefaults: [],
     ...overrides,
   };

@@ -297,6 +297,9 @@ export const storeConfigOf = (env: Env): StoreConfig =>
       }
     : { kind: 'sqlite', filename: join(dataDirOf(env), 'entitlements.sqlite') };
 
+/** The longest a revocation made elsewhere (another replica, the CLI) may take to stop grants here. */
+export const DEFAULT_REVOCATION_MAX_DELAY_SECONDS = 5;
+
 /** Tokens for the admin API carry this scope (`scope` or `scp`). */
 export const DEFAULT_ADMIN_SCOPE = 'broker:admin';
 
@@ -366,6 +369,10 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
       cookies: { domain: env.COOKIE_DOMAIN, sameSite, secure },
       corsOrigins,
       admin: { scope: env.ADMIN_SCOPE ?? DEFAULT_ADMIN_SCOPE },
+      decisionCache: {
+        maxAgeMs: Math.round((env.REVOCATION_MAX_DELAY_SECONDS ?? DEFAULT_REVOCATION_MAX_DELAY_SECONDS) * 1000),
+        maxSubjects: env.DECISION_CACHE_SUBJECTS ?? 10_000,
+      },
       developmentDefaults: defaults,
     },
   };

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { StoreConfig } from '../config/config.js';
 import type { Entitlement, EntitlementRecord, NewEntitlement } from '../policy/entitlement.js';
 import { ownedPort } from '../plugins/owned-port.js';
+import { cachedEntitlementStore, type EntitlementCacheOptions } from './entitlement-cache.js';
 import { openPostgresStore } from './postgres-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 
@@ -72,6 +73,12 @@ export interface EntitlementStore {
    * or it is already revoked at or before `now`. Expired entitlements can be revoked, so the record says so.
    */
   revoke(id: string, now: Date, revokedBy?: string): Promise<boolean>;
+  /**
+   * Tells `listener` of changes other processes make (a subject's entitlements, or undefined: anything may have
+   * changed, after a lost connection). Stores that cannot (SQLite) lack it; the cache's age bound covers them.
+   * Returns how to stop.
+   */
+  watch?(listener: (subject: string | undefined) => void): () => void;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -88,18 +95,25 @@ declare module 'fastify' {
   }
 }
 
-/** Opens the configured store and closes it with the app; a store passed in belongs to the caller, who closes it. */
+/**
+ * Opens the configured store and closes it with the app; a store passed in belongs to the caller, who closes it.
+ * Either way, decisions read it through the entitlement cache when one is configured.
+ */
 export const entitlementStorePlugin = fp(
-  async (app: FastifyInstance, options: { config: StoreConfig; store?: EntitlementStore | undefined }) => {
-    app.decorate(
-      'entitlements',
-      await ownedPort(
-        app,
-        options.store,
-        () => openStore(options.config),
-        (store) => store.close(),
-      ),
+  async (app: FastifyInstance, options: { config: StoreConfig; cache: EntitlementCacheOptions; store?: EntitlementStore | undefined }) => {
+    const store = await ownedPort(
+      app,
+      options.store,
+      () => openStore(options.config),
+      (opened) => opened.close(),
     );
+    if (options.cache.maxAgeMs <= 0) {
+      app.decorate('entitlements', store);
+      return;
+    }
+    const cache = cachedEntitlementStore(store, options.cache);
+    app.addHook('onClose', async () => cache.stop());
+    app.decorate('entitlements', cache.store);
   },
   { name: 'access-broker-entitlement-store' },
 );

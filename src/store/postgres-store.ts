@@ -4,6 +4,7 @@ import { compileEntitlement, recordOf, type Entitlement, type EntitlementRecord 
 import { entitlementFromStored, newEntitlementRecord, pageOf } from './entitlement-rows.js';
 import { IdempotencyConflictError, type EntitlementStore } from './entitlement-store.js';
 import { openPostgresDatabase } from './postgres-database.js';
+import { ENTITLEMENT_CHANNEL, listenForEntitlementChanges } from './postgres-notify.js';
 
 interface EntitlementsTable {
   id: string;
@@ -112,6 +113,11 @@ function rowOf(record: EntitlementRecord): EntitlementsTable {
 /** Entitlements in PostgreSQL (DATABASE_URL), shared by every replica. */
 export async function openPostgresStore(config: PostgresStoreConfig): Promise<EntitlementStore> {
   const { pool, db } = await openPostgresDatabase<Schema>(config, migrations, 'entitlement_migration');
+  // Every replica's cache hears of the change at once (LISTEN in postgres-notify.ts). A lost notification
+  // costs at most the cache's age bound, so it never fails the write that made it.
+  const announce = async (subject: string): Promise<void> => {
+    await sql`select pg_notify(${ENTITLEMENT_CHANNEL}, ${subject})`.execute(db).catch(() => undefined);
+  };
   return {
     async liveFor(subject, now) {
       // The hot path's one query, named so each connection prepares it once.
@@ -143,6 +149,7 @@ export async function openPostgresStore(config: PostgresStoreConfig): Promise<En
     async create(input, now) {
       const record = newEntitlementRecord(input, now);
       await db.insertInto('entitlements').values(rowOf(record)).execute();
+      await announce(record.subject);
       return compileEntitlement(record);
     },
     async createOnce(input, now, { scope, key, fingerprint }) {
@@ -161,7 +168,10 @@ export async function openPostgresStore(config: PostgresStoreConfig): Promise<En
         }
         return trx.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirstOrThrow();
       });
-      if (existing === undefined) return { entitlement: compileEntitlement(record), replayed: false };
+      if (existing === undefined) {
+        await announce(record.subject);
+        return { entitlement: compileEntitlement(record), replayed: false };
+      }
       if (existing.fingerprint !== fingerprint) throw new IdempotencyConflictError();
       const row = await db.selectFrom('entitlements').selectAll().where('id', '=', existing.entitlement_id).executeTakeFirstOrThrow();
       const entitlement = toEntitlement(row);
@@ -211,8 +221,14 @@ export async function openPostgresStore(config: PostgresStoreConfig): Promise<En
         .where('id', '=', id)
         // Never postpones a revocation; an earlier one (cutting a scheduled revocation short) wins.
         .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]))
+        .returning('subject')
         .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      if (result === undefined) return false;
+      await announce(result.subject);
+      return true;
+    },
+    watch(listener) {
+      return listenForEntitlementChanges(config, listener);
     },
     async ping() {
       await sql`select 1`.execute(db);

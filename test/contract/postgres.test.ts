@@ -7,6 +7,7 @@ import { principalFromClaims } from '../../src/auth/principal.js';
 import { decide, type Ask } from '../../src/policy/decide.js';
 import type { Entitlement } from '../../src/policy/entitlement.js';
 import { validatePolicyDocument } from '../../src/policy/load.js';
+import { cachedEntitlementStore } from '../../src/store/entitlement-cache.js';
 import { openStore } from '../../src/store/entitlement-store.js';
 import { openMultipartStore } from '../../src/store/multipart-store.js';
 import { PendingMigrationsError } from '../../src/store/postgres-database.js';
@@ -160,5 +161,68 @@ describe('the broker on PostgreSQL', () => {
     assert.match(stdout, /^migrate: the PostgreSQL schema is up to date$/mu);
     await (await openStore(store)).close();
     await (await openMultipartStore(store)).shutdown();
+  });
+});
+
+describe('changes pushed to every replica (LISTEN/NOTIFY)', () => {
+  /** Polls until `check` holds; fails after `withinMs`. */
+  async function eventually(check: () => Promise<boolean>, withinMs: number, what: string): Promise<number> {
+    const started = Date.now();
+    while (!(await check())) {
+      if (Date.now() - started > withinMs) assert.fail(`${what}: not within ${withinMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return Date.now() - started;
+  }
+
+  test("a revocation on one replica reaches another's cache long before the cache's own bound; so does a grant", async () => {
+    const config = await freshDatabase();
+    const [one, two] = [await openStore(config), await openStore(config)];
+    // A bound of a minute: only the push can make the change visible within the test.
+    const cached = cachedEntitlementStore(two, { maxAgeMs: 60_000, maxSubjects: 100 });
+    try {
+      const granted = await one.create(newEntitlement(), NOW);
+      await eventually(async () => (await cached.store.liveFor('alice', NOW)).length === 1, 5000, 'the grant');
+      await one.revoke(granted.id, NOW, 'admin');
+      const took = await eventually(async () => (await cached.store.liveFor('alice', NOW)).length === 0, 5000, 'the revocation');
+      assert.ok(took < 5000, `${took} ms`);
+    } finally {
+      cached.stop();
+      await one.close();
+      await two.close();
+    }
+  });
+
+  test('a listener that loses its connection reconnects, forgets what it cached meanwhile, and hears later changes', async () => {
+    const config = await freshDatabase();
+    const [one, two] = [await openStore(config), await openStore(config)];
+    const cached = cachedEntitlementStore(two, { maxAgeMs: 60_000, maxSubjects: 100 });
+    const admin = new pg.Client({ connectionString: config.url });
+    await admin.connect();
+    try {
+      const first = await one.create(newEntitlement(), NOW);
+      await eventually(async () => (await cached.store.liveFor('alice', NOW)).length === 1, 5000, 'the grant');
+      const listening = async () =>
+        (await admin.query(`select pid from pg_stat_activity where query ilike 'LISTEN%' and datname = current_database()`)).rows.length;
+      await eventually(async () => (await listening()) === 1, 5000, 'the LISTEN connection');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the grant's own NOTIFY, delivered
+      assert.equal((await cached.store.liveFor('alice', NOW)).length, 1);
+      assert.equal(cached.cachedSubjects(), 1, 'alice is cached when the listener goes');
+      await admin.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity where query ilike 'LISTEN%' and datname = current_database()`,
+      );
+      await eventually(async () => (await listening()) === 0, 5000, 'the listener gone');
+      // Revoked while the listener is away (it waits a second to reconnect): this NOTIFY is lost, and only the
+      // reconnection's resync can tell.
+      await one.revoke(first.id, NOW);
+      await eventually(async () => (await cached.store.liveFor('alice', NOW)).length === 0, 10_000, 'the resync after reconnecting');
+      await one.create(newEntitlement({ reason: 'after' }), NOW);
+      await eventually(async () => (await cached.store.liveFor('alice', NOW)).length === 1, 5000, 'a change after reconnecting');
+    } finally {
+      await admin.end();
+      cached.stop();
+      await one.close();
+      await two.close();
+    }
   });
 });
