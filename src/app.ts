@@ -13,6 +13,7 @@ import { problemFormatter } from './errors/problem.js';
 import { grantsPlugin } from './grants/grants-plugin.js';
 import { docsPlugin } from './plugins/docs.js';
 import { jsonBodyPlugin } from './plugins/json-body.js';
+import { rateLimitsPlugin } from './plugins/rate-limits.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { bundleRoutes } from './routes/bundles.js';
@@ -101,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(requestLogPlugin, { sampleRate: config.logRequestSampleRate });
   await app.register(docsPlugin);
   await app.register(authenticationPlugin, { config });
+  await app.register(rateLimitsPlugin, { config: config.rateLimits });
 
   // Ports: each plugin opens, decorates and closes what it owns.
   await app.register(entitlementStorePlugin, { config: config.store, cache: config.decisionCache, store: options.store });
@@ -115,6 +117,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Everything registered in this context needs a verified token; nothing outside it does.
   await app.register(async (authenticated) => {
     authenticated.addHook('onRequest', (request) => authenticated.authenticate(request));
+    // After authentication, so the subject is known; before the body is parsed, so a flood costs little.
+    authenticated.addHook('onRequest', async (request, reply) => {
+      if (request.routeOptions.config.grantKind !== undefined) await authenticated.limitGrants(request, reply);
+    });
     // A grant is a bearer credential: no shared cache or browser history may keep it.
     authenticated.addHook('onSend', async (_request, reply) => {
       reply.header('cache-control', 'no-store');

@@ -57,6 +57,16 @@ export interface PostgresStoreConfig {
 /** Where entitlements and multipart uploads live: the embedded SQLite file (`:memory:` for tests), or PostgreSQL. */
 export type StoreConfig = { readonly kind: 'sqlite'; readonly filename: string } | PostgresStoreConfig;
 
+/** Grant requests allowed per window, per subject and per client address (0: no limit); counted in Redis when given. */
+export interface RateLimitConfig {
+  readonly perSubject: number;
+  readonly perAddress: number;
+  readonly windowMs: number;
+  readonly redisUrl: string | undefined;
+  /** What happens to grant requests while the Redis counting them cannot be reached. */
+  readonly onStoreFailure: 'open' | 'closed';
+}
+
 /** The broker's whole configuration, validated once at start-up and passed in; nothing reads process.env later. */
 export interface Config {
   readonly mode: Mode;
@@ -77,6 +87,7 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** Each subject's live entitlements, cached: `maxAgeMs` bounds how late another replica's revocation takes effect (0: no cache). */
   readonly decisionCache: { readonly maxAgeMs: number; readonly maxSubjects: number };
+  readonly rateLimits: RateLimitConfig;
   /** The token scope the admin API requires. */
   readonly admin: { readonly scope: string };
   /** What runs on a development default, for the start-up banner. */

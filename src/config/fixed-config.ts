@@ -34,6 +34,7 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
     cookies: { domain: undefined, sameSite: 'lax', secure: true },
     corsOrigins: [],
     admin: { scope: 'broker:admin' },
+    rateLimits: { perSubject: 0, perAddress: 0, windowMs: 60_000, redisUrl: undefined, onStoreFailure: 'open' },
     // Off unless a test asks: most tests write to the store behind the app's back and expect it seen at once.
     decisionCache: { maxAgeMs: 0, maxSubjects: 10_000 },
     developmentDefaults: [],

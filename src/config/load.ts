@@ -35,7 +35,7 @@ const example = (name: EnvName): string => {
 };
 
 /** Variables whose values never appear in an error: secrets, or documents that may hold them. */
-const HIDDEN = new Set<EnvName>(['JWT_SECRET', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_KEY_RING', 'DATABASE_URL']);
+const HIDDEN = new Set<EnvName>(['JWT_SECRET', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_KEY_RING', 'DATABASE_URL', 'REDIS_URL']);
 
 /** Turns the raw environment into typed values, collecting every problem instead of stopping at the first. */
 export function parseEnv(raw: Readonly<Record<string, string | undefined>>): { env: Env; errors: string[] } {
@@ -300,6 +300,9 @@ export const storeConfigOf = (env: Env): StoreConfig =>
 /** The longest a revocation made elsewhere (another replica, the CLI) may take to stop grants here. */
 export const DEFAULT_REVOCATION_MAX_DELAY_SECONDS = 5;
 
+/** Grant requests per minute: far above what one user's app makes, low enough to stop a script signing the bucket away. */
+export const DEFAULT_RATE_LIMITS = { perSubject: 600, perAddress: 1200 } as const;
+
 /** Tokens for the admin API carry this scope (`scope` or `scp`). */
 export const DEFAULT_ADMIN_SCOPE = 'broker:admin';
 
@@ -369,6 +372,13 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
       cookies: { domain: env.COOKIE_DOMAIN, sameSite, secure },
       corsOrigins,
       admin: { scope: env.ADMIN_SCOPE ?? DEFAULT_ADMIN_SCOPE },
+      rateLimits: {
+        perSubject: env.RATE_LIMIT_PER_SUBJECT ?? DEFAULT_RATE_LIMITS.perSubject,
+        perAddress: env.RATE_LIMIT_PER_ADDRESS ?? DEFAULT_RATE_LIMITS.perAddress,
+        windowMs: (env.RATE_LIMIT_WINDOW_SECONDS ?? 60) * 1000,
+        redisUrl: env.REDIS_URL,
+        onStoreFailure: env.RATE_LIMIT_ON_STORE_FAILURE ?? 'open',
+      },
       decisionCache: {
         maxAgeMs: Math.round((env.REVOCATION_MAX_DELAY_SECONDS ?? DEFAULT_REVOCATION_MAX_DELAY_SECONDS) * 1000),
         maxSubjects: env.DECISION_CACHE_SUBJECTS ?? 10_000,

@@ -21,6 +21,7 @@ export const errorCatalogue = {
   BROKER_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   BROKER_UPLOAD_REJECTED: { status: 422, title: 'The uploaded object breaks its grant and was deleted' },
   BROKER_COOKIE_TOO_LARGE: { status: 422, title: 'The bundle cookies would be too large for browsers to keep' },
+  BROKER_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   BROKER_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   BROKER_INTERNAL: { status: 500, title: 'Internal error' },
   BROKER_CDN_NOT_CONFIGURED: { status: 501, title: 'CloudFront is not configured on this broker' },
@@ -28,6 +29,7 @@ export const errorCatalogue = {
   BROKER_AUTH_UNAVAILABLE: { status: 503, title: 'Token verification keys are unavailable' },
   BROKER_SIGNING_UNAVAILABLE: { status: 503, title: 'Signing credentials are unavailable' },
   BROKER_NOT_READY: { status: 503, title: 'Not ready' },
+  BROKER_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Rate limits cannot be checked' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
