@@ -29,6 +29,7 @@ export const errorCatalogue = {
   BROKER_AUTH_UNAVAILABLE: { status: 503, title: 'Token verification keys are unavailable' },
   BROKER_SIGNING_UNAVAILABLE: { status: 503, title: 'Signing credentials are unavailable' },
   BROKER_NOT_READY: { status: 503, title: 'Not ready' },
+  BROKER_STORE_UNAVAILABLE: { status: 503, title: 'The entitlement store does not answer' },
   BROKER_RATE_LIMIT_UNAVAILABLE: { status: 503, title: 'Rate limits cannot be checked' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -68,6 +68,13 @@ const exampleDetails: Partial<Record<ErrorCode, string>> = {
  * The error responses a route can give, as served and documented:
  * `application/problem+json`, grouped by status, with an example per code.
  */
+/** What any grant route may also answer: its rate limits, and a store that does not answer. */
+export const GRANT_PROBLEMS = [
+  'BROKER_RATE_LIMITED',
+  'BROKER_RATE_LIMIT_UNAVAILABLE',
+  'BROKER_STORE_UNAVAILABLE',
+] as const satisfies readonly ErrorCode[];
+
 export function problemResponses(path: string, ...codes: ErrorCode[]) {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of [...codes, 'BROKER_INTERNAL' as const]) {

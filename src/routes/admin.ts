@@ -25,7 +25,13 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
   });
   const security = [{ bearerAuth: [] }];
   const tags = ['admin'];
-  const common = ['BROKER_VALIDATION', 'BROKER_UNAUTHENTICATED', 'BROKER_FORBIDDEN', 'BROKER_AUTH_UNAVAILABLE'] as const;
+  const common = [
+    'BROKER_VALIDATION',
+    'BROKER_UNAUTHENTICATED',
+    'BROKER_FORBIDDEN',
+    'BROKER_AUTH_UNAVAILABLE',
+    'BROKER_STORE_UNAVAILABLE',
+  ] as const;
 
   app.post(
     '/v1/admin/entitlements',

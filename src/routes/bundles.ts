@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Config } from '../config/config.js';
 import { BrokerError, type ErrorCode } from '../errors/catalogue.js';
-import { problemResponses } from '../errors/problem.js';
+import { GRANT_PROBLEMS, problemResponses } from '../errors/problem.js';
 import { BundleCookiesQuerySchema, BundleCookiesSchema, BundleParamsSchema, refTo } from '../grants/schemas.js';
 import { SIGV4_MAX_TTL_SECONDS } from '../policy/defaults.js';
 import { callerOf } from './caller.js';
@@ -48,7 +48,13 @@ export const bundleRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async
             ...refTo(BundleCookiesSchema),
             description: 'The cookies are set (Set-Cookie); this summary names them and says when they expire.',
           },
-          ...problemResponses(BUNDLE_PATH_EXAMPLE, ...BUNDLE_PROBLEMS, 'BROKER_COOKIE_TOO_LARGE', 'BROKER_CDN_NOT_CONFIGURED'),
+          ...problemResponses(
+            BUNDLE_PATH_EXAMPLE,
+            ...BUNDLE_PROBLEMS,
+            ...GRANT_PROBLEMS,
+            'BROKER_COOKIE_TOO_LARGE',
+            'BROKER_CDN_NOT_CONFIGURED',
+          ),
         },
       },
     },

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { problemResponses } from '../errors/problem.js';
+import { GRANT_PROBLEMS, problemResponses } from '../errors/problem.js';
 import { DownloadsRequestSchema, DownloadsResponseSchema, MAX_DOWNLOAD_KEYS, refTo } from '../grants/schemas.js';
 import { callerOf } from './caller.js';
 
@@ -27,6 +27,7 @@ export const downloadRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'BROKER_UNSUPPORTED_MEDIA_TYPE',
             'BROKER_AUTH_UNAVAILABLE',
             'BROKER_SIGNING_UNAVAILABLE',
+            ...GRANT_PROBLEMS,
           ),
         },
       },

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ErrorCode } from '../errors/catalogue.js';
-import { problemResponses } from '../errors/problem.js';
+import { GRANT_PROBLEMS, problemResponses } from '../errors/problem.js';
 import {
   MultipartCompletedSchema,
   MultipartCompleteRequestSchema,
@@ -24,6 +24,7 @@ const UPLOAD_PROBLEMS = [
   'BROKER_UPLOAD_CLOSED',
   'BROKER_STORAGE_UNAVAILABLE',
   'BROKER_AUTH_UNAVAILABLE',
+  'BROKER_STORE_UNAVAILABLE',
 ] as const satisfies readonly ErrorCode[];
 const DECIDED = ['BROKER_FORBIDDEN', 'BROKER_LIMIT_EXCEEDED', 'BROKER_SIGNING_UNAVAILABLE'] as const satisfies readonly ErrorCode[];
 
@@ -55,6 +56,7 @@ export const multipartRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'BROKER_OBJECT_EXISTS',
             'BROKER_STORAGE_UNAVAILABLE',
             'BROKER_AUTH_UNAVAILABLE',
+            ...GRANT_PROBLEMS,
           ),
         },
       },
@@ -75,7 +77,7 @@ export const multipartRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: MultipartPartsRequestSchema,
         response: {
           200: { ...refTo(MultipartPartsGrantedSchema), description: 'One URL per part asked for.' },
-          ...problemResponses(EXAMPLE_PATH, ...UPLOAD_PROBLEMS, ...DECIDED),
+          ...problemResponses(EXAMPLE_PATH, ...UPLOAD_PROBLEMS, ...DECIDED, ...GRANT_PROBLEMS),
         },
       },
     },
@@ -115,7 +117,14 @@ export const multipartRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: MultipartCompleteRequestSchema,
         response: {
           200: { ...refTo(MultipartCompletedSchema), description: 'The object exists.' },
-          ...problemResponses(EXAMPLE_PATH, ...UPLOAD_PROBLEMS, ...DECIDED, 'BROKER_OBJECT_EXISTS', 'BROKER_UPLOAD_REJECTED'),
+          ...problemResponses(
+            EXAMPLE_PATH,
+            ...UPLOAD_PROBLEMS,
+            ...DECIDED,
+            ...GRANT_PROBLEMS,
+            'BROKER_OBJECT_EXISTS',
+            'BROKER_UPLOAD_REJECTED',
+          ),
         },
       },
     },

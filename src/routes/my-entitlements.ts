@@ -17,7 +17,7 @@ export const myEntitlementsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ bearerAuth: [] }],
         response: {
           200: MyEntitlementsSchema,
-          ...problemResponses('/v1/me/entitlements', 'BROKER_UNAUTHENTICATED', 'BROKER_AUTH_UNAVAILABLE'),
+          ...problemResponses('/v1/me/entitlements', 'BROKER_UNAUTHENTICATED', 'BROKER_AUTH_UNAVAILABLE', 'BROKER_STORE_UNAVAILABLE'),
         },
       },
     },

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { problemResponses } from '../errors/problem.js';
+import { GRANT_PROBLEMS, problemResponses } from '../errors/problem.js';
 import { PostGrantSchema, PutGrantSchema, refTo, UploadRequestSchema } from '../grants/schemas.js';
 import { Type } from '@sinclair/typebox';
 import { callerOf } from './caller.js';
@@ -33,6 +33,7 @@ export const uploadRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'BROKER_UNSUPPORTED_MEDIA_TYPE',
             'BROKER_AUTH_UNAVAILABLE',
             'BROKER_SIGNING_UNAVAILABLE',
+            ...GRANT_PROBLEMS,
           ),
         },
       },

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { BrokerError } from '../errors/catalogue.js';
-import { problemResponses } from '../errors/problem.js';
+import { GRANT_PROBLEMS, problemResponses } from '../errors/problem.js';
 import { planParts } from '../grants/multipart.js';
 import { UploadRequestSchema } from '../grants/schemas.js';
 import { browserHeaders, callerOf } from './caller.js';
@@ -76,6 +76,7 @@ export const uppySignRoutes: FastifyPluginAsyncTypebox = async (app) => {
             'BROKER_UPLOAD_REJECTED',
             'BROKER_STORAGE_UNAVAILABLE',
             'BROKER_SIGNING_UNAVAILABLE',
+            ...GRANT_PROBLEMS,
             'BROKER_AUTH_UNAVAILABLE',
           ),
         },

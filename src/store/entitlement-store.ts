@@ -4,6 +4,7 @@ import type { StoreConfig } from '../config/config.js';
 import type { Entitlement, EntitlementRecord, NewEntitlement } from '../policy/entitlement.js';
 import { ownedPort } from '../plugins/owned-port.js';
 import { cachedEntitlementStore, type EntitlementCacheOptions } from './entitlement-cache.js';
+import { failingAsUnavailable } from './unavailable.js';
 import { openPostgresStore } from './postgres-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 
@@ -107,11 +108,12 @@ export const entitlementStorePlugin = fp(
       () => openStore(options.config),
       (opened) => opened.close(),
     );
+    const answering = failingAsUnavailable(store);
     if (options.cache.maxAgeMs <= 0) {
-      app.decorate('entitlements', store);
+      app.decorate('entitlements', answering);
       return;
     }
-    const cache = cachedEntitlementStore(store, options.cache);
+    const cache = cachedEntitlementStore(answering, options.cache);
     app.addHook('onClose', async () => cache.stop());
     app.decorate('entitlements', cache.store);
   },

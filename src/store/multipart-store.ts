@@ -4,6 +4,7 @@ import type { StoreConfig } from '../config/config.js';
 import { ownedPort } from '../plugins/owned-port.js';
 import { openPostgresMultipartStore } from './postgres-multipart-store.js';
 import { openSqliteMultipartStore } from './sqlite-multipart-store.js';
+import { multipartFailingAsUnavailable } from './unavailable.js';
 
 export type MultipartState = 'open' | 'completed' | 'aborted';
 
@@ -52,15 +53,13 @@ declare module 'fastify' {
 /** Opens the configured store and closes it with the app; a store passed in belongs to the caller. */
 export const multipartStorePlugin = fp(
   async (app: FastifyInstance, options: { config: StoreConfig; store?: MultipartStore | undefined }) => {
-    app.decorate(
-      'multipartUploads',
-      await ownedPort(
-        app,
-        options.store,
-        () => openMultipartStore(options.config),
-        (store) => store.shutdown(),
-      ),
+    const store = await ownedPort(
+      app,
+      options.store,
+      () => openMultipartStore(options.config),
+      (opened) => opened.shutdown(),
     );
+    app.decorate('multipartUploads', multipartFailingAsUnavailable(store));
   },
   { name: 'access-broker-multipart-store' },
 );

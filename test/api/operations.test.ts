@@ -139,24 +139,38 @@ describe('readiness with a failing store', async () => {
   });
 });
 
-describe('an unexpected failure', async () => {
+describe('failures inside the broker', async () => {
   const real = await openSqliteStore(':memory:');
   const broken: EntitlementStore = { ...real, liveFor: async () => Promise.reject(new Error('SQLITE_CORRUPT at /var/lib/secret/path')) };
-  const app = await testApp({ store: broken });
+  const app = await testApp({
+    store: broken,
+    authenticatedRoutes: async (routes) => {
+      routes.get('/v1/test-only/boom', async () => {
+        throw new Error('ENOENT /var/lib/secret/path');
+      });
+    },
+  });
   after(() => app.close());
 
-  test('is a 500 problem with a request id and no internal detail', async () => {
+  test('a store that fails is a 503 (no grant), without its internal detail', async () => {
     const response = await app.inject({
       method: 'POST',
       url: '/v1/downloads',
       payload: { keys: ['public/x'] },
       headers: bearer({ sub: 'a' }),
     });
+    assert.equal(response.statusCode, 503);
+    assert.equal(response.json<{ code: string }>().code, 'BROKER_STORE_UNAVAILABLE');
+    assert.ok(!response.body.includes('SQLITE') && !response.body.includes('/var/lib'));
+  });
+
+  test('anything unexpected is a 500 problem with a request id and no internal detail', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/test-only/boom', headers: bearer({ sub: 'a' }) });
     assert.equal(response.statusCode, 500);
     const body = response.json<{ code: string; detail: string; requestId: string }>();
     assert.equal(body.code, 'BROKER_INTERNAL');
     assert.ok(body.detail.includes(body.requestId));
-    assert.ok(!response.body.includes('SQLITE') && !response.body.includes('/var/lib'));
+    assert.ok(!response.body.includes('ENOENT') && !response.body.includes('/var/lib'));
   });
 });
 

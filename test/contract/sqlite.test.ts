@@ -13,6 +13,7 @@ import { openMultipartStore } from '../../src/store/multipart-store.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
 import { multipartStoreContract } from './multipart-store.js';
+import { policyCasesContract } from './policy-cases.js';
 
 const root = mkdtempSync(join(tmpdir(), 'entitlement-store-contract-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -27,6 +28,7 @@ const freshFilename = (): string => {
 entitlementStoreContract('SQLite store in memory', () => openSqliteStore(':memory:'));
 entitlementStoreContract('SQLite store in a file (openStore)', () => openStore({ kind: 'sqlite', filename: freshFilename() }));
 multipartStoreContract('SQLite multipart store in a file', () => openMultipartStore({ kind: 'sqlite', filename: freshFilename() }));
+policyCasesContract('SQLite store', () => openSqliteStore(':memory:'));
 
 describe('SQLite file store shared by the CLI and a running broker', () => {
   let filename: string;
