@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL as a plain process (no Docker): Debian's packages, a fresh cluster in a temporary
-# directory (removed at exit), on 127.0.0.1:--port (55432) with a database `broker` owned by user `broker`
-# (password `broker`; fsync off: test data only). Prints
-#   postgres ready: DATABASE_URL=postgres://broker:broker@127.0.0.1:<port>/broker
+# directory (removed at exit; --data-dir DIR keeps it there instead), on 127.0.0.1:--port (55432) with a database
+# `broker` owned by user `broker` (password `broker`; fsync off: test data only). Prints
+#   postgres ready: DATABASE_URL=postgres://broker:broker@127.0.0.1:<port>/broker (server pid <pid>)
 # then stays in the foreground until Ctrl-C or SIGTERM, and stops the server. Installs the packages with apt
 # when they are missing and it runs as root. PostgreSQL refuses to run as root, so as root it runs as `postgres`.
 set -euo pipefail
 
 PORT=55432
+KEEP_DIR=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) PORT=$2; shift 2 ;;
-    -h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+    --data-dir) KEEP_DIR=$2; shift 2 ;;
+    -h | --help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "local-postgres: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -30,14 +32,24 @@ as_owner() { # runs a PostgreSQL program as the cluster's owner
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 # Made by the owner itself, so it can reach it whatever the caller's umask and temporary directories.
-DATA_DIR=$(as_owner mktemp -d "${TMPDIR:-/tmp}/access-broker-postgres.XXXXXX")
+# --data-dir keeps the cluster there across runs (the outage tests stop and restart one); otherwise it is removed.
+if [ -n "$KEEP_DIR" ]; then
+  as_owner mkdir -p "$KEEP_DIR"
+  DATA_DIR=$KEEP_DIR
+else
+  DATA_DIR=$(as_owner mktemp -d "${TMPDIR:-/tmp}/access-broker-postgres.XXXXXX")
+fi
 CLUSTER="$DATA_DIR/cluster"
-as_owner "$BIN/initdb" --pgdata="$CLUSTER" --auth=trust --username=postgres --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+FRESH=""
+if [ ! -f "$CLUSTER/PG_VERSION" ]; then
+  as_owner "$BIN/initdb" --pgdata="$CLUSTER" --auth=trust --username=postgres --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  FRESH=yes
+fi
 SOCKET_DIR="$DATA_DIR"
 stop() {
   trap - INT TERM EXIT
   as_owner "$BIN/pg_ctl" --pgdata="$CLUSTER" --mode=fast --wait stop >/dev/null 2>&1 || true
-  rm -rf "$DATA_DIR"
+  if [ -z "$KEEP_DIR" ]; then rm -rf "$DATA_DIR"; fi
 }
 trap stop EXIT
 trap 'exit 130' INT
@@ -47,10 +59,12 @@ as_owner "$BIN/pg_ctl" --pgdata="$CLUSTER" --log="$DATA_DIR/postgres.log" --wait
   { cat "$DATA_DIR/postgres.log" >&2; die "PostgreSQL did not start on 127.0.0.1:$PORT"; }
 
 psql_admin() { as_owner "$BIN/psql" --host="$SOCKET_DIR" --port="$PORT" --username=postgres --quiet --no-psqlrc --set=ON_ERROR_STOP=1 "$@"; }
-psql_admin --dbname=postgres --command="create role broker login password 'broker' createdb"
-psql_admin --dbname=postgres --command="create database broker owner broker"
+if [ -n "$FRESH" ]; then
+  psql_admin --dbname=postgres --command="create role broker login password 'broker' createdb"
+  psql_admin --dbname=postgres --command="create database broker owner broker"
+fi
 
-printf 'postgres ready: DATABASE_URL=postgres://broker:broker@127.0.0.1:%s/broker\n' "$PORT"
+printf 'postgres ready: DATABASE_URL=postgres://broker:broker@127.0.0.1:%s/broker (server pid %s)\n' "$PORT" "$(head -1 "$CLUSTER/postmaster.pid")"
 # Foreground until stopped, or until the server stops by itself.
 while as_owner "$BIN/pg_ctl" --pgdata="$CLUSTER" status >/dev/null 2>&1; do sleep 2; done
 cat "$DATA_DIR/postgres.log" >&2
