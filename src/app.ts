@@ -4,6 +4,7 @@ import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import { auditPlugin } from './audit/audit-plugin.js';
 import { decisionRecorderPlugin, type DecisionRecorder } from './audit/decision-recorder.js';
 import { authenticationPlugin } from './auth/authenticate.js';
 import type { Config } from './config/config.js';
@@ -110,6 +111,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(s3SignerPlugin, { config: config.s3, signer: options.s3Signer });
   await app.register(s3ObjectsPlugin, { config: config.s3, objects: options.s3Objects });
   await app.register(cloudfrontSignerPlugin, { config: config.cloudfront });
+  await app.register(auditPlugin, { config: config.audit, store: config.store });
   await app.register(decisionRecorderPlugin, { also: options.decisionRecorder });
   await app.register(grantsPlugin, { config, now: options.now ?? (() => new Date()) });
 

@@ -12,9 +12,12 @@ import {
   type NewEntitlement,
 } from '../policy/entitlement.js';
 import type { GrantOverview } from '../policy/overview.js';
-import { IdempotencyConflictError, type EntitlementCursor, type EntitlementStore } from '../store/entitlement-store.js';
+import { IdempotencyConflictError, type EntitlementStore } from '../store/entitlement-store.js';
+import type { AuditStore } from '../audit/audit-record.js';
 import {
   MAX_PAGE,
+  type AuditQueryRequest,
+  type AuditRecordView,
   type EntitlementView,
   type ExplainRequest,
   type GrantSummary,
@@ -45,15 +48,18 @@ export function entitlementView(record: EntitlementRecord, now: Date): Entitleme
   };
 }
 
-/** Opaque to clients: base64url of the last row's creation instant and id. */
-const encodeCursor = ({ createdAt, id }: EntitlementCursor): string =>
-  Buffer.from(JSON.stringify([createdAt.getTime(), id])).toString('base64url');
+/** Opaque to clients: base64url of where the page stopped, the last row's instant (epoch ms) and id. */
+const toCursor = (position: readonly [number, string | number]): string => Buffer.from(JSON.stringify(position)).toString('base64url');
 
-function decodeCursor(text: string): EntitlementCursor {
+function fromCursor<Id extends string | number, T>(
+  text: string,
+  kind: Id extends string ? 'string' : 'number',
+  build: (position: [number, Id]) => T,
+): T {
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string') {
-      return { createdAt: new Date(value[0] as number), id: value[1] };
+    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === kind) {
+      return build(value as [number, Id]);
     }
   } catch {
     // refused below
@@ -61,6 +67,13 @@ function decodeCursor(text: string): EntitlementCursor {
   throw new BrokerError('BROKER_VALIDATION', 'querystring/cursor is not a cursor this API gave out', {
     errors: [{ path: 'querystring/cursor', message: 'is not a cursor this API gave out' }],
   });
+}
+
+function pageSize(limit: string | undefined): number {
+  const size = Number(limit ?? DEFAULT_PAGE);
+  if (size <= MAX_PAGE) return size;
+  const message = `must be at most ${MAX_PAGE}`;
+  throw new BrokerError('BROKER_VALIDATION', `querystring/limit ${message}`, { errors: [{ path: 'querystring/limit', message }] });
 }
 
 /** The same request body, whatever its key order: what an Idempotency-Key is bound to. */
@@ -77,6 +90,7 @@ export class AdminService {
   constructor(
     private readonly deps: {
       readonly store: EntitlementStore;
+      readonly auditStore: AuditStore | undefined;
       readonly policy: Policy;
       readonly authorizer: Authorizer;
       readonly now: () => Date;
@@ -123,23 +137,22 @@ export class AdminService {
 
   async list(query: ListQuery): Promise<{ entitlements: EntitlementView[]; next: string | null }> {
     const now = this.deps.now();
-    const limit = Number(query.limit ?? DEFAULT_PAGE);
-    if (limit > MAX_PAGE) {
-      const message = `must be at most ${MAX_PAGE}`;
-      throw new BrokerError('BROKER_VALIDATION', `querystring/limit ${message}`, { errors: [{ path: 'querystring/limit', message }] });
-    }
+    const limit = pageSize(query.limit);
     const page = await this.deps.store.list({
       subject: query.subject,
       bundleId: query.bundleId,
       resource: query.resource,
       live: query.live === undefined ? undefined : query.live === 'true',
       now,
-      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      after:
+        query.cursor === undefined
+          ? undefined
+          : fromCursor(query.cursor, 'string', ([at, id]: [number, string]) => ({ createdAt: new Date(at), id })),
       limit,
     });
     return {
       entitlements: page.records.map((record) => entitlementView(record, now)),
-      next: page.next === undefined ? null : encodeCursor(page.next),
+      next: page.next === undefined ? null : toCursor([page.next.createdAt.getTime(), page.next.id]),
     };
   }
 
@@ -186,6 +199,32 @@ export class AdminService {
       return { allow: false, code: decision.code, reason: decision.reason, ...(decision.source ? { source: decision.source } : {}) };
     const { source, ttlSeconds } = decision;
     return { allow: true, reason: `${source.kind} "${source.id}" allows it`, source, ttlSeconds };
+  }
+
+  async audit(query: AuditQueryRequest): Promise<{ records: AuditRecordView[]; next: string | null }> {
+    const { auditStore } = this.deps;
+    if (auditStore === undefined)
+      throw new BrokerError('BROKER_AUDIT_NOT_CONFIGURED', 'set AUDIT_DATABASE=true to keep the audit trail in the database');
+    const page = await auditStore.query({
+      subject: query.subject,
+      allow: query.allow === undefined ? undefined : query.allow === 'true',
+      from: query.from === undefined ? undefined : new Date(query.from),
+      to: query.to === undefined ? undefined : new Date(query.to),
+      before:
+        query.cursor === undefined
+          ? undefined
+          : fromCursor(query.cursor, 'number', ([at, id]: [number, number]) => ({ at: new Date(at), id })),
+      limit: pageSize(query.limit),
+    });
+    return {
+      records: page.records.map((record) => ({
+        ...record,
+        at: record.at.toISOString(),
+        action: record.action === 'write' ? 'write' : 'read',
+        expiresAt: iso(record.expiresAt),
+      })),
+      next: page.next === undefined ? null : toCursor([page.next.at.getTime(), page.next.id]),
+    };
   }
 
   async mine(principal: Principal): Promise<{ grants: GrantSummary[] }> {

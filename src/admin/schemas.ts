@@ -127,3 +127,39 @@ export const MyEntitlementsSchema = Type.Object({
     description: 'What the caller may do, rule by rule and entitlement by entitlement, in decision order.',
   }),
 });
+
+export const AuditQuerySchema = Type.Object(
+  {
+    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    allow: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Records at or after this instant.' })),
+    to: Type.Optional(Type.String({ format: 'date-time', description: 'Records before this instant.' })),
+    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,512}$', description: 'The `next` of the previous page.' })),
+    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: `Page size, 1 to ${MAX_PAGE} (default 50).` })),
+  },
+  { additionalProperties: false },
+);
+export type AuditQueryRequest = Static<typeof AuditQuerySchema>;
+
+const AuditRecordSchema = Type.Object({
+  id: Type.Integer(),
+  at: DateTime,
+  requestId: Type.String(),
+  subject: Type.String(),
+  clientAddress: Type.String(),
+  kind: Type.String({ description: '`upload`, `download` or `bundle`.' }),
+  action: ActionSchema,
+  targetKind: Type.Union([Type.Literal('key'), Type.Literal('bundle')]),
+  target: Type.String(),
+  allow: Type.Boolean(),
+  code: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  decidedBy: Type.Union([Type.String(), Type.Null()], { description: '`rule:<id>` or `entitlement:<id>`.' }),
+  expiresAt: NullableDateTime,
+});
+export type AuditRecordView = Static<typeof AuditRecordSchema>;
+
+export const AuditPageSchema = Type.Object({
+  records: Type.Array(AuditRecordSchema, { description: 'Newest first.' }),
+  next: Type.Union([Type.String(), Type.Null()]),
+});

@@ -74,15 +74,20 @@ declare module 'fastify' {
   }
 }
 
-/** Records every decision to the log and to metrics, and to `also` when given (tests, an audit sink). */
+/** Records every decision to the log, to metrics and to the audit trail, and to `also` when given (tests). */
 export const decisionRecorderPlugin = fp(
   async (app: FastifyInstance, options: { also?: DecisionRecorder | undefined }) => {
-    const recorders = [logRecorder(app.log), metricsRecorder(app.metricsRegistry), ...(options.also ? [options.also] : [])];
+    const recorders = [
+      logRecorder(app.log),
+      metricsRecorder(app.metricsRegistry),
+      ...app.audit.recorders,
+      ...(options.also ? [options.also] : []),
+    ];
     app.decorate('decisionRecorder', {
       record(record: DecisionRecord) {
         for (const recorder of recorders) recorder.record(record);
       },
     });
   },
-  { name: 'access-broker-decision-recorder', dependencies: ['access-broker-metrics'] },
+  { name: 'access-broker-decision-recorder', dependencies: ['access-broker-metrics', 'access-broker-audit'] },
 );

@@ -67,6 +67,13 @@ export interface RateLimitConfig {
   readonly onStoreFailure: 'open' | 'closed';
 }
 
+/** The audit trail: every decision to the log stream, and to the database in batches. */
+export interface AuditConfig {
+  readonly log: boolean;
+  readonly database: boolean;
+  readonly queueMax: number;
+}
+
 /** The broker's whole configuration, validated once at start-up and passed in; nothing reads process.env later. */
 export interface Config {
   readonly mode: Mode;
@@ -88,6 +95,7 @@ export interface Config {
   /** Each subject's live entitlements, cached: `maxAgeMs` bounds how late another replica's revocation takes effect (0: no cache). */
   readonly decisionCache: { readonly maxAgeMs: number; readonly maxSubjects: number };
   readonly rateLimits: RateLimitConfig;
+  readonly audit: AuditConfig;
   /** The token scope the admin API requires. */
   readonly admin: { readonly scope: string };
   /** What runs on a development default, for the start-up banner. */

@@ -34,6 +34,8 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
     cookies: { domain: undefined, sameSite: 'lax', secure: true },
     corsOrigins: [],
     admin: { scope: 'broker:admin' },
+    // No audit lines: tests that read logs look for their own lines, and the bench compares with the runs before.
+    audit: { log: false, database: false, queueMax: 10_000 },
     rateLimits: { perSubject: 0, perAddress: 0, windowMs: 60_000, redisUrl: undefined, onStoreFailure: 'open' },
     // Off unless a test asks: most tests write to the store behind the app's back and expect it seen at once.
     decisionCache: { maxAgeMs: 0, maxSubjects: 10_000 },

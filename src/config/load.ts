@@ -372,6 +372,7 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
       cookies: { domain: env.COOKIE_DOMAIN, sameSite, secure },
       corsOrigins,
       admin: { scope: env.ADMIN_SCOPE ?? DEFAULT_ADMIN_SCOPE },
+      audit: { log: env.AUDIT_LOG ?? true, database: env.AUDIT_DATABASE ?? false, queueMax: env.AUDIT_QUEUE_MAX ?? 10_000 },
       rateLimits: {
         perSubject: env.RATE_LIMIT_PER_SUBJECT ?? DEFAULT_RATE_LIMITS.perSubject,
         perAddress: env.RATE_LIMIT_PER_ADDRESS ?? DEFAULT_RATE_LIMITS.perAddress,

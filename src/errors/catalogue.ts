@@ -25,6 +25,7 @@ export const errorCatalogue = {
   BROKER_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   BROKER_INTERNAL: { status: 500, title: 'Internal error' },
   BROKER_CDN_NOT_CONFIGURED: { status: 501, title: 'CloudFront is not configured on this broker' },
+  BROKER_AUDIT_NOT_CONFIGURED: { status: 501, title: 'The audit trail is not kept in the database on this broker' },
   BROKER_STORAGE_UNAVAILABLE: { status: 502, title: 'S3 did not answer as expected' },
   BROKER_AUTH_UNAVAILABLE: { status: 503, title: 'Token verification keys are unavailable' },
   BROKER_SIGNING_UNAVAILABLE: { status: 503, title: 'Signing credentials are unavailable' },

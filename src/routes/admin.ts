@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
+  AuditPageSchema,
+  AuditQuerySchema,
   EntitlementPageSchema,
   EntitlementSchema,
   ExplainRequestSchema,
@@ -120,6 +122,23 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
       await app.admin.revoke(request.principal, request.params.id);
       return reply.code(204).send(null);
     },
+  );
+
+  app.get(
+    '/v1/admin/audit',
+    {
+      config: { operation: 'listAuditRecords' },
+      schema: {
+        operationId: 'listAuditRecords',
+        tags,
+        summary: 'The audit trail: every grant and denial, newest first',
+        description: 'Kept in the database with AUDIT_DATABASE=true (written in batches, so the last second may not be there yet).',
+        security,
+        querystring: AuditQuerySchema,
+        response: { 200: AuditPageSchema, ...problemResponses('/v1/admin/audit', ...common, 'BROKER_AUDIT_NOT_CONFIGURED') },
+      },
+    },
+    async (request) => app.admin.audit(request.query),
   );
 
   app.post(

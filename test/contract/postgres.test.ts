@@ -18,6 +18,8 @@ import { bearer } from '../helpers/tokens.js';
 import { entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
 import { multipartStoreContract } from './multipart-store.js';
 import { policyCasesContract } from './policy-cases.js';
+import { auditStoreContract } from './audit-store.js';
+import { openAuditStore } from '../../src/audit/audit-stores.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -28,6 +30,7 @@ const freshDatabase = async (options?: Parameters<Awaited<typeof server>['freshD
 entitlementStoreContract('PostgreSQL store', async () => openStore(await freshDatabase()));
 multipartStoreContract('PostgreSQL multipart store', async () => openMultipartStore(await freshDatabase()));
 policyCasesContract('PostgreSQL store', async () => openStore(await freshDatabase()));
+auditStoreContract('PostgreSQL audit store', async () => openAuditStore(await freshDatabase()));
 
 describe('PostgreSQL store shared by several replicas', () => {
   test('what one replica creates or revokes, another sees at once', async () => {

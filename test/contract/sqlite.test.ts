@@ -14,6 +14,8 @@ import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
 import { multipartStoreContract } from './multipart-store.js';
 import { policyCasesContract } from './policy-cases.js';
+import { auditStoreContract } from './audit-store.js';
+import { openAuditStore } from '../../src/audit/audit-stores.js';
 
 const root = mkdtempSync(join(tmpdir(), 'entitlement-store-contract-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -29,6 +31,7 @@ entitlementStoreContract('SQLite store in memory', () => openSqliteStore(':memor
 entitlementStoreContract('SQLite store in a file (openStore)', () => openStore({ kind: 'sqlite', filename: freshFilename() }));
 multipartStoreContract('SQLite multipart store in a file', () => openMultipartStore({ kind: 'sqlite', filename: freshFilename() }));
 policyCasesContract('SQLite store', () => openSqliteStore(':memory:'));
+auditStoreContract('SQLite audit store', () => openAuditStore({ kind: 'sqlite', filename: ':memory:' }));
 
 describe('SQLite file store shared by the CLI and a running broker', () => {
   let filename: string;
