@@ -249,18 +249,106 @@ const cases: Case[] = [
   { name: 'uppy-sign as a GET', method: 'GET', url: '/v1/uploads/uppy-sign' },
 ];
 
+/** The admin API's bad input, sent with an admin token (others are refused before the body is read). */
+const adminCases: Case[] = [
+  ...['null', '[]', '"x"', '', '{}', '{"subject":5,"actions":["read"],"reason":"r","resources":["a/*"]}'].map((payload): Case => ({
+    name: `admin create with ${payload || 'an empty body'}`,
+    method: 'POST',
+    url: '/v1/admin/entitlements',
+    payload,
+    headers: json,
+  })),
+  ...[
+    { subject: '', actions: ['read'], reason: 'r', resources: ['a/*'] },
+    { subject: 'a', actions: ['delete'], reason: 'r', resources: ['a/*'] },
+    { subject: 'a', actions: ['read', 'read'], reason: 'r', resources: ['a/*'] },
+    { subject: 'a', actions: [], reason: 'r', resources: ['a/*'] },
+    { subject: 'a', actions: ['read'], reason: 'r', resources: [] },
+    { subject: 'a', actions: ['read'], reason: 'r', resources: [''] },
+    { subject: 'a', actions: ['read'], reason: 'r', resources: Array.from({ length: 51 }, (_, i) => `a${i}/*`) },
+    { subject: 'a', actions: ['read'], reason: 'r', resources: ['a/*'], notBefore: 'yesterday' },
+    { subject: 'a', actions: ['read'], reason: 'r', resources: ['a/*'], expiresAt: 1767225600 },
+    { subject: 'a', actions: ['read'], reason: '', resources: ['a/*'] },
+    { subject: 'a', actions: ['read'], reason: 'r'.repeat(501), resources: ['a/*'] },
+    { subject: 'a', actions: ['read'], reason: 'r', bundleId: 'Not An Id' },
+    { subject: 'a', actions: ['read'], reason: 'r', resources: ['a/*'], grantedBy: 'someone else' },
+    { subject: 'a'.repeat(257), actions: ['read'], reason: 'r', resources: ['a/*'] },
+    { subject: 'a', actions: ['read'], reason: 'r', resources: ['x?'] },
+    { subject: 'a', actions: ['read'], reason: 'r', resources: ['*'] },
+  ].map((body, i): Case => ({
+    name: `admin create, bad field ${i}`,
+    method: 'POST',
+    url: '/v1/admin/entitlements',
+    payload: JSON.stringify(body),
+    headers: json,
+  })),
+  {
+    name: 'admin create as text/plain',
+    method: 'POST',
+    url: '/v1/admin/entitlements',
+    payload: 'subject=a',
+    headers: { 'content-type': 'text/plain' },
+  },
+  ...['', ' spaced', 'x'.repeat(256), 'ü'].map((key): Case => ({
+    name: `admin create with Idempotency-Key ${JSON.stringify(key.slice(0, 10))}`,
+    method: 'POST',
+    url: '/v1/admin/entitlements',
+    payload: JSON.stringify({ subject: 'a', actions: ['read'], reason: 'r', resources: ['a/*'] }),
+    headers: { ...json, 'idempotency-key': key },
+  })),
+  ...[
+    'limit=0',
+    'limit=-1',
+    'limit=1e3',
+    'limit=201',
+    'limit=',
+    'cursor=!!!',
+    'cursor=bm9wZQ',
+    'live=1',
+    'subject=',
+    'bundleId=Bad%20Id',
+    'other=1',
+  ].map((query): Case => ({ name: `admin list with ${query}`, method: 'GET', url: `/v1/admin/entitlements?${query}` })),
+  { name: 'admin get of an id of 2000 characters', method: 'GET', url: `/v1/admin/entitlements/${'a'.repeat(2000)}` },
+  { name: 'admin revoke of an id of 2000 characters', method: 'DELETE', url: `/v1/admin/entitlements/${'a'.repeat(2000)}` },
+  { name: 'admin revoke of a malformed escape', method: 'DELETE', url: '/v1/admin/entitlements/%E0%A4%A' },
+  ...[
+    { claims: 'alice', action: 'read', key: 'a' },
+    { claims: {}, action: 'read', key: 'a' },
+    { claims: { sub: 5 }, action: 'read', key: 'a' },
+    { claims: { sub: 'a' }, action: 'admin', key: 'a' },
+    { claims: { sub: 'a' }, action: 'read', key: 'a', bundleId: 'demo' },
+    { claims: { sub: 'a' }, action: 'read' },
+    { claims: { sub: 'a' }, action: 'write', key: 'a', contentLength: -1 },
+    { claims: { sub: 'a' }, action: 'read', key: 'k'.repeat(2000) },
+  ].map((body, i): Case => ({
+    name: `admin explain, bad body ${i}`,
+    method: 'POST',
+    url: '/v1/admin/explain',
+    payload: JSON.stringify(body),
+    headers: json,
+  })),
+  ...['from=yesterday', 'to=1', 'allow=yes', 'limit=0', 'cursor=%00'].map((query): Case => ({
+    name: `admin audit with ${query}`,
+    method: 'GET',
+    url: `/v1/admin/audit?${query}`,
+  })),
+  { name: '/v1/me/entitlements as a POST', method: 'POST', url: '/v1/me/entitlements', payload: '{}', headers: json },
+];
+
 describe('no bad input gets a 500', async () => {
   const app = await testApp({ config: testConfig({ cloudfront: true }) });
   after(() => app.close());
   const authorization = bearer({ sub: 'alice' });
 
-  for (const item of cases) {
+  const admin = bearer({ sub: 'ops', scope: 'broker:admin' });
+  for (const item of [...cases.map((c) => ({ ...c, token: authorization })), ...adminCases.map((c) => ({ ...c, token: admin }))]) {
     test(`${item.name}: a 4xx problem with a message`, async () => {
       const response = await app.inject({
         method: item.method,
         url: item.url,
         payload: item.payload,
-        headers: { ...authorization, ...item.headers },
+        headers: { ...item.token, ...item.headers },
       });
       assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${response.statusCode} ${response.body}`);
       assert.match(String(response.headers['content-type']), /application\/problem\+json/);
