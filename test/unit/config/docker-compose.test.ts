@@ -18,7 +18,7 @@ interface ComposeService {
  * can reach it, on a port the compose file publishes.
  */
 test('docker compose: the broker runs the local CloudFront edge, published to the host', async () => {
-  const compose = parse(await readFile(new URL('../../../docker-compose.yml', import.meta.url), 'utf8')) as {
+  const compose = parse(await readFile(new URL('../../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
     services: Record<string, ComposeService>;
   };
   const broker = compose.services.broker;
@@ -39,4 +39,28 @@ test('docker compose: the broker runs the local CloudFront edge, published to th
   const published = compose.services.localstack?.ports ?? [];
   assert.ok(published.includes(`127.0.0.1:${DEFAULT_EDGE_PORT}:${DEFAULT_EDGE_PORT}`), published.join(', '));
   assert.ok(published.includes(`127.0.0.1:${result.config.port}:${result.config.port}`), published.join(', '));
+});
+
+test('docker compose --profile scale-out: two replicas on one PostgreSQL and one Redis, on the published ports', async () => {
+  const compose = parse(await readFile(new URL('../../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService & { profiles?: string[] }>;
+  };
+  const published = compose.services.localstack?.ports ?? [];
+  const ports: number[] = [];
+  for (const name of ['replica-1', 'replica-2']) {
+    const replica = compose.services[name];
+    assert.ok(replica?.environment, name);
+    assert.deepEqual(replica.profiles, ['scale-out']);
+    const result = await loadConfig({ HOST: '0.0.0.0', ...replica.environment, DATA_DIR: await mkdtemp(join(tmpdir(), 'compose-')) });
+    assert.ok(result.ok, JSON.stringify(result));
+    const { store, rateLimits, port, cloudfront } = result.config;
+    assert.equal(store.kind, 'postgres');
+    assert.equal(rateLimits.redisUrl, 'redis://redis:6379');
+    assert.equal(cloudfront, undefined);
+    assert.ok(published.includes(`127.0.0.1:${port}:${port}`), `${name} listens on ${port}, not published`);
+    ports.push(port);
+  }
+  assert.equal(new Set(ports).size, 2, 'the replicas share a network namespace, so they need their own ports');
+  assert.deepEqual(compose.services.postgres?.profiles, ['scale-out']);
+  assert.deepEqual(compose.services.redis?.profiles, ['scale-out']);
 });
