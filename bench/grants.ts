@@ -17,7 +17,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchToken, NOOP, newCloudFrontKey, scenarios, SIGNING, type Scenario, type Target } from './scenarios.js';
+import { benchToken, NOOP, newCloudFrontKey, scenarios, SIGNING, type Scenario, type Store, type Target } from './scenarios.js';
 
 const usage = `usage: npm run bench -- [--duration seconds] [--connections n] [--json file] [--quick]
   --duration     measured seconds per scenario at saturation (default 5; --quick: 2)
@@ -100,9 +100,9 @@ interface Server {
   readonly logFile: string;
 }
 
-async function startServer(target: Target, workDir: string, keyFile: string): Promise<Server> {
-  const logFile = join(workDir, `${target}.log`);
-  const [command, args] = pinned(SERVER_CORE, [...PRODUCTION_NODE_FLAGS, join(built, 'server.js'), target, logFile, keyFile]);
+async function startServer(target: Target, store: Store, workDir: string, keyFile: string): Promise<Server> {
+  const logFile = join(workDir, `${target}-${store}.log`);
+  const [command, args] = pinned(SERVER_CORE, [...PRODUCTION_NODE_FLAGS, join(built, 'server.js'), target, store, logFile, keyFile]);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } });
   const port = await new Promise<string>((resolve, reject) => {
     let output = '';
@@ -192,20 +192,28 @@ interface Row {
 const workDir = await mkdtemp(join(tmpdir(), 'broker-bench-'));
 const keyFiles = { rsa: join(workDir, 'cloudfront-rsa.pem'), ecdsa: join(workDir, 'cloudfront-ecdsa.pem') };
 for (const kind of ['rsa', 'ecdsa'] as const) await writeFile(keyFiles[kind], newCloudFrontKey(kind), { mode: 0o600 });
-const servers = new Map<Target, Server>();
+const servers = new Map<string, Server>();
+const serverOf = (scenario: Scenario): Server | undefined => servers.get(`${scenario.target}/${scenario.store ?? 'sqlite'}`);
+// PostgreSQL scenarios need a database (BENCH_DATABASE_URL, e.g. from `npm run postgres`); without one they are left out.
+const benchScenarios = scenarios.filter(
+  (scenario) => !scenario.store?.startsWith('postgres') || process.env.BENCH_DATABASE_URL !== undefined,
+);
 const rows: Row[] = [];
 let leak: { after100k: number; after300k: number } | undefined;
 /** Microseconds per raw signature of each CloudFront target's own key and hash, on the server's core. */
 const rawSigning = new Map<Exclude<Target, 's3'>, number>();
 
 try {
-  for (const target of ['cloudfront', 'cloudfront-rsa-sha256', 'cloudfront-ecdsa', 's3'] as const) {
-    servers.set(target, await startServer(target, workDir, keyFiles[target === 's3' ? 'rsa' : SIGNING[target].key]));
+  for (const scenario of benchScenarios) {
+    const { target } = scenario;
+    const store = scenario.store ?? 'sqlite';
+    if (serverOf(scenario) !== undefined) continue;
+    servers.set(`${target}/${store}`, await startServer(target, store, workDir, keyFiles[target === 's3' ? 'rsa' : SIGNING[target].key]));
   }
   let noop: Load | undefined;
   const saturated = new Map<string, Load>();
-  for (const scenario of scenarios) {
-    const server = servers.get(scenario.target);
+  for (const scenario of benchScenarios) {
+    const server = serverOf(scenario);
     if (!server) throw new Error(`no server for ${scenario.target}`);
     const path = scenario.setup ? await scenario.setup(server.origin, benchToken()) : scenario.path;
     paths.set(scenario.name, path);
@@ -244,8 +252,8 @@ try {
   }
   // Latency under a realistic load: half of what the no-op route sustains.
   const halfRate = Math.max(1, Math.round((noop?.rps ?? 0) / 2));
-  for (const [index, scenario] of scenarios.entries()) {
-    const server = servers.get(scenario.target);
+  for (const [index, scenario] of benchScenarios.entries()) {
+    const server = serverOf(scenario);
     const row = rows[index];
     if (!server || !row) continue;
     process.stderr.write(`  ${scenario.name} at ${halfRate} req/s ...\n`);
@@ -253,8 +261,8 @@ try {
     rows[index] = { ...row, p99AtHalfRate: atRate.p99 };
   }
   if (leakCheck) {
-    const server = servers.get('cloudfront');
-    const upload = scenarios.find((scenario) => scenario.name === 'upload PUT');
+    const server = servers.get('cloudfront/sqlite');
+    const upload = benchScenarios.find((scenario) => scenario.name === 'upload PUT');
     if (server && upload) {
       process.stderr.write('  leak check: 100,000 then 200,000 more upload grants ...\n');
       load(server, upload, { amount: 100_000 });

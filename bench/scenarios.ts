@@ -29,16 +29,27 @@ export const SIGNING: Readonly<
   'cloudfront-ecdsa': { key: 'ecdsa', hash: 'SHA256', label: 'ECDSA P-256 SHA-256' },
 };
 
+/**
+ * Where the server keeps entitlements: SQLite in memory (every other scenario), or PostgreSQL at BENCH_DATABASE_URL;
+ * each without or with the decision cache (REVOCATION_MAX_DELAY_SECONDS=5), to show what the cache saves.
+ */
+export type Store = 'sqlite' | 'sqlite-cached' | 'postgres' | 'postgres-cached';
+
 /** The development policy on fixed values, production's log level, a CloudFront key made per run (or none). */
-export function benchConfig(target: Target, privateKeyPem?: string): Config {
+export function benchConfig(target: Target, privateKeyPem?: string, store: Store = 'sqlite', databaseUrl?: string): Config {
   const cloudfront: CloudFrontConfig | undefined =
     target !== 's3' && privateKeyPem !== undefined
       ? { domain: CLOUDFRONT_DOMAIN, keys: [{ id: 'KBENCHKEYPAIRID', privateKey: privateKeyPem, hashAlgorithm: SIGNING[target].hash }] }
       : undefined;
+  if (store.startsWith('postgres') && databaseUrl === undefined) throw new Error(`the ${store} store needs BENCH_DATABASE_URL`);
   return fixedConfig({
     logLevel: 'info',
     s3: s3Config,
     cloudfront,
+    ...(store.startsWith('postgres') && databaseUrl !== undefined
+      ? { store: { kind: 'postgres', url: databaseUrl, migrateOnStart: true, timeoutMs: 2000, poolSize: 10 } }
+      : {}),
+    decisionCache: { maxAgeMs: store.endsWith('-cached') ? 5000 : 0, maxSubjects: 10_000 },
     jwt: { ...fixedConfig().jwt, verification: { kind: 'secret', secret: JWT_SECRET } },
   });
 }
@@ -56,6 +67,8 @@ export const benchToken = (): string => createSigner({ key: JWT_SECRET, algorith
 export interface Scenario {
   readonly name: string;
   readonly target: Target;
+  /** Default: SQLite in memory, no decision cache. */
+  readonly store?: Store;
   readonly path: string;
   readonly body: unknown;
   /**
@@ -144,6 +157,15 @@ export const scenarios: readonly Scenario[] = [
     minRatio: 0.4,
     check: checkDownloads(10, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
   },
+  ...(['sqlite-cached', 'postgres', 'postgres-cached'] as const).map((store): Scenario => ({
+    name: `download 1 key CloudFront, same key, ${{ 'sqlite-cached': 'SQLite + cache', postgres: 'PostgreSQL', 'postgres-cached': 'PostgreSQL + cache' }[store]}`,
+    target: 'cloudfront',
+    store,
+    path: '/v1/downloads',
+    body: { keys: downloadKeys(1) },
+    expectStatus: 200,
+    check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
+  })),
   {
     name: 'download 1 key CloudFront, new key',
     target: 'cloudfront',

@@ -1,18 +1,23 @@
 /**
  * The broker as the bench runs it: its own process (pinned to a core by the
  * bench), production's logger configuration writing to a file, an in-memory
- * store, and one extra route, the authenticated no-op baseline.
- * argv: <cloudfront|s3> <log file> [private key file]. Prints "listening <port>".
+ * store (or PostgreSQL at BENCH_DATABASE_URL), and one extra route, the authenticated no-op baseline.
+ * argv: <target> <store> <log file> [private key file]. Prints "listening <port>".
  */
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/app.js';
 import { loggerOptions } from '../src/logging/logger-options.js';
 import type { S3Objects } from '../src/objects/s3-objects.js';
-import { benchConfig, type Target } from './scenarios.js';
+import { benchConfig, type Store, type Target } from './scenarios.js';
 
-const [target, logFile, keyFile] = process.argv.slice(2) as [Target, string, string | undefined];
-const config = benchConfig(target, keyFile === undefined ? undefined : await readFile(keyFile, 'utf8'));
+const [target, store, logFile, keyFile] = process.argv.slice(2) as [Target, Store, string, string | undefined];
+const config = benchConfig(
+  target,
+  keyFile === undefined ? undefined : await readFile(keyFile, 'utf8'),
+  store,
+  process.env.BENCH_DATABASE_URL,
+);
 // S3 itself is never contacted: multipart uploads start in memory, so part grants can be measured.
 let uploads = 0;
 const offlineS3: S3Objects = {
