@@ -1,6 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
 import type { PostgresStoreConfig, StoreConfig } from '../config/config.js';
-import { openPostgresDatabase } from '../store/postgres-database.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import type { AuditQuery, AuditRecord, AuditStore } from './audit-record.js';
 
@@ -135,6 +134,7 @@ async function openSqliteAuditStore(filename: string): Promise<AuditStore> {
 }
 
 async function openPostgresAuditStore(config: PostgresStoreConfig): Promise<AuditStore> {
+  const { openPostgresDatabase } = await import('../store/postgres-database.js'); // only when used, as openStore
   const { db } = await openPostgresDatabase<{ audit_records: AuditTable<Date> }>(
     config,
     migrationFor('timestamptz', 'bigserial', 'boolean'),

@@ -1,7 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
 import type { RateLimitConfig } from '../config/config.js';
 import { BrokerError } from '../errors/catalogue.js';
 
@@ -22,10 +21,15 @@ type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
  */
 export const rateLimitsPlugin = fp(
   async (app: FastifyInstance, { config }: { config: RateLimitConfig }) => {
+    if (config.perSubject === 0 && config.perAddress === 0) {
+      app.decorate('limitGrants', async () => undefined);
+      return;
+    }
+    // Loaded only when used, like the PostgreSQL driver.
     const redis =
       config.redisUrl === undefined
         ? undefined
-        : new Redis(config.redisUrl, {
+        : new (await import('ioredis')).Redis(config.redisUrl, {
             // Fail fast rather than queue: a request must not wait for Redis to come back.
             enableOfflineQueue: false,
             maxRetriesPerRequest: 0,
@@ -43,7 +47,10 @@ export const rateLimitsPlugin = fp(
       app.addHook('onClose', async () => void redis.disconnect());
     }
 
-    await app.register(rateLimit, { global: false, ...(redis ? { redis, nameSpace: 'access-broker:rate:' } : {}) });
+    await app.register(rateLimit, {
+      global: false,
+      ...(redis ? { redis, nameSpace: 'access-broker:rate:' } : {}),
+    });
     const limiters: [string, Limiter][] = [];
     if (config.perAddress > 0) {
       limiters.push(['address', app.createRateLimit({ max: config.perAddress, timeWindow: config.windowMs })]);

@@ -5,7 +5,6 @@ import type { Entitlement, EntitlementRecord, NewEntitlement } from '../policy/e
 import { ownedPort } from '../plugins/owned-port.js';
 import { cachedEntitlementStore, type EntitlementCacheOptions } from './entitlement-cache.js';
 import { failingAsUnavailable } from './unavailable.js';
-import { openPostgresStore } from './postgres-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 
 /** Where a page of entitlements starts: after this one, in (createdAt, id) order. */
@@ -87,7 +86,10 @@ export interface EntitlementStore {
 
 /** The one way to open the configured store: the app and the CLI both call it. */
 export async function openStore(config: StoreConfig): Promise<EntitlementStore> {
-  return config.kind === 'postgres' ? openPostgresStore(config) : openSqliteStore(config.filename);
+  if (config.kind === 'sqlite') return openSqliteStore(config.filename);
+  // Loaded only when used: the PostgreSQL driver costs an embedded broker memory for nothing.
+  const { openPostgresStore } = await import('./postgres-store.js');
+  return openPostgresStore(config);
 }
 
 declare module 'fastify' {

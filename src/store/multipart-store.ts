@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { StoreConfig } from '../config/config.js';
 import { ownedPort } from '../plugins/owned-port.js';
-import { openPostgresMultipartStore } from './postgres-multipart-store.js';
 import { openSqliteMultipartStore } from './sqlite-multipart-store.js';
 import { multipartFailingAsUnavailable } from './unavailable.js';
 
@@ -41,7 +40,9 @@ export interface MultipartStore {
 }
 
 export async function openMultipartStore(config: StoreConfig): Promise<MultipartStore> {
-  return config.kind === 'postgres' ? openPostgresMultipartStore(config) : openSqliteMultipartStore(config.filename);
+  if (config.kind === 'sqlite') return openSqliteMultipartStore(config.filename);
+  const { openPostgresMultipartStore } = await import('./postgres-multipart-store.js'); // only when used, as openStore
+  return openPostgresMultipartStore(config);
 }
 
 declare module 'fastify' {
