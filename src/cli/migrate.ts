@@ -2,6 +2,7 @@ import 'dotenv/config';
 import { parseEnv, storeConfigOf } from '../config/load.js';
 import { openStore } from '../store/entitlement-store.js';
 import { openMultipartStore } from '../store/multipart-store.js';
+import { openAuditStore } from '../audit/audit-stores.js';
 
 /*
  * `npm run migrate`: brings the store's schema (DATABASE_URL, else SQLite in DATA_DIR) to the latest version,
@@ -16,6 +17,7 @@ const config = { ...storeConfigOf(env), migrateOnStart: true };
 try {
   await (await openStore(config)).close();
   await (await openMultipartStore(config)).shutdown();
+  await (await openAuditStore(config)).close();
   process.stdout.write(`migrate: the ${config.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'} schema is up to date\n`);
 } catch (error) {
   process.stderr.write(`migrate: ${(error as Error).message}\n`);

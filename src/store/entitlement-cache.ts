@@ -48,6 +48,7 @@ export function cachedEntitlementStore(
     const started = generation;
     const entitlements = await store.liveFor(subject, now);
     if (started === generation) {
+      entries.delete(subject); // a stale entry keeps its old place otherwise, first in line to be dropped
       entries.set(subject, { entitlements, loadedAt: clock() });
       if (entries.size > options.maxSubjects) entries.delete(entries.keys().next().value as string);
     }

@@ -8,7 +8,7 @@ import {
   type NewEntitlement,
 } from '../policy/entitlement.js';
 import type { Action } from '../policy/schema.js';
-import type { EntitlementPage } from './entitlement-store.js';
+import type { EntitlementCursor, EntitlementPage } from './entitlement-store.js';
 
 /** An entitlement as a store reads it back, its lists not yet trusted (a row may have been edited by hand). */
 export interface StoredEntitlement extends Omit<EntitlementRecord, 'resources' | 'actions'> {
@@ -47,8 +47,10 @@ export function newEntitlementRecord(input: NewEntitlement, now: Date): Entitlem
   };
 }
 
-/** A page from rows read one past the limit: `more` says whether another page follows, and where it starts. */
-export function pageOf(records: EntitlementRecord[], more: boolean): EntitlementPage {
-  const last = records.at(-1);
-  return { records, next: more && last !== undefined ? { createdAt: last.createdAt, id: last.id } : undefined };
+/**
+ * A page from rows read one past the limit. The next page starts after the last row read, parsed or not: a run of
+ * rows that no longer parse must not end the paging early.
+ */
+export function pageOf(records: EntitlementRecord[], lastRow: EntitlementCursor | undefined, more: boolean): EntitlementPage {
+  return { records, next: more ? lastRow : undefined };
 }

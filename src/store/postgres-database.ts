@@ -10,7 +10,7 @@ export class PendingMigrationsError extends Error {
 }
 
 /**
- * A pool on DATABASE_URL with bounded waits (a connection, a statement), migrated or checked. Each store
+ * A pool on DATABASE_URL with bounded waits (a connection, a statement), migrated or checked first. Each store
  * keeps its own migration table, as on SQLite. Kysely's migrator takes a lock, so replicas starting together
  * migrate once.
  */
@@ -31,9 +31,16 @@ export async function openPostgresDatabase<Schema>(
   // An idle client losing its server emits here; without a listener Node would exit. The next query reconnects.
   pool.on('error', () => undefined);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  // Migrations on a connection of their own without the request timeouts: building an index on a large table, or
+  // waiting for another replica's migration lock, takes longer than any grant may.
+  const migrationDb = new Kysely<unknown>({
+    dialect: new PostgresDialect({
+      pool: new pg.Pool({ connectionString: config.url, max: 1, connectionTimeoutMillis: config.timeoutMs }),
+    }),
+  });
   try {
     const migrator = new Migrator({
-      db,
+      db: migrationDb,
       provider: { getMigrations: async () => migrations },
       migrationTableName,
       migrationLockTableName: `${migrationTableName}_lock`,
@@ -48,6 +55,8 @@ export async function openPostgresDatabase<Schema>(
   } catch (error) {
     await db.destroy();
     throw error;
+  } finally {
+    await migrationDb.destroy();
   }
   return { pool, db };
 }

@@ -35,6 +35,10 @@ interface Schema {
   idempotency_keys: IdempotencyTable;
 }
 
+/** Every column the store reads, in the hot path's prepared statement. */
+const COLUMNS =
+  'id, subject, bundle_id, resources, actions, not_before, expires_at, revoked_at, revoked_by, create_only, granted_by, reason, created_at';
+
 /** Versioned, in order; a released migration is never edited, only followed by another. */
 const migrations: Record<string, Migration> = {
   '0001-entitlements': {
@@ -69,6 +73,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('entitlement_id', 'text', (column) => column.notNull())
         .addColumn('created_at', 'timestamptz', (column) => column.notNull())
         .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'key'])
+        .execute();
+    },
+  },
+  '0003-millisecond-created-at': {
+    async up(db: Kysely<unknown>) {
+      // Milliseconds, as JavaScript dates and page cursors carry them: a row written with now()'s microseconds
+      // would sort after its own cursor and come back on the next page.
+      await db.schema
+        .alterTable('entitlements')
+        .alterColumn('created_at', (column) => column.setDataType(sql`timestamptz(3)`))
         .execute();
     },
   },
@@ -123,7 +137,8 @@ export async function openPostgresStore(config: PostgresStoreConfig): Promise<En
       // The hot path's one query, named so each connection prepares it once.
       const { rows } = await pool.query<EntitlementsTable>({
         name: 'entitlements-live-for',
-        text: `select * from entitlements
+        // Columns named, never `*`: a prepared `*` fails on every replica still running when a migration adds a column.
+        text: `select ${COLUMNS} from entitlements
                 where subject = $1
                   and (revoked_at is null or revoked_at > $2)
                   and (not_before is null or not_before <= $2)
@@ -206,13 +221,10 @@ export async function openPostgresStore(config: PostgresStoreConfig): Promise<En
         .orderBy('id')
         .limit(limit + 1) // one more tells whether another page follows
         .execute();
-      return pageOf(
-        rows
-          .slice(0, limit)
-          .flatMap((row) => toEntitlement(row) ?? [])
-          .map(recordOf),
-        rows.length > limit,
-      );
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      const records = page.flatMap((row) => toEntitlement(row) ?? []).map(recordOf);
+      return pageOf(records, last && { createdAt: last.created_at, id: last.id }, rows.length > limit);
     },
     async revoke(id, now, revokedBy) {
       const result = await db

@@ -216,13 +216,10 @@ export async function openSqliteStore(filename: string): Promise<EntitlementStor
         .orderBy('id')
         .limit(limit + 1) // one more tells whether another page follows
         .execute();
-      return pageOf(
-        rows
-          .slice(0, limit)
-          .flatMap((row) => toEntitlement(row) ?? [])
-          .map(recordOf),
-        rows.length > limit,
-      );
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      const records = page.flatMap((row) => toEntitlement(row) ?? []).map(recordOf);
+      return pageOf(records, last && { createdAt: new Date(last.created_at), id: last.id }, rows.length > limit);
     },
     async revoke(id, now, revokedBy) {
       const result = await db

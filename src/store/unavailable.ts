@@ -3,9 +3,39 @@ import { InvalidEntitlementError } from '../policy/entitlement.js';
 import { IdempotencyConflictError, type EntitlementStore } from './entitlement-store.js';
 import type { MultipartStore } from './multipart-store.js';
 
-/** A store failure (a database down or too slow: the pool's bounded waits) as what the caller sees: 503, no grant. */
+/** Network errors of the socket under the driver. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/** PostgreSQL's: shutting down, cannot connect now, too many connections, a statement cancelled by its timeout. */
+const POSTGRES_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
+
+/**
+ * Whether an error means the database is away or too slow (a later retry may work), as opposed to a fault in the
+ * broker or a broken database, which must stay a 500 and be logged as an error rather than look like a blip.
+ */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || POSTGRES_UNAVAILABLE.has(code) || code.startsWith('08')) return true; // 08: connection exceptions
+    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return true;
+  }
+  // node-postgres's own: its connection and query timeouts, a connection that ended under a query.
+  return /timeout exceeded when trying to connect|Query read timeout|Connection terminated/u.test(error.message);
+}
+
+/** A store that is away or too slow as what the caller sees: 503, no grant. Anything else passes unchanged (a 500). */
 function asUnavailable(error: unknown): unknown {
   if (error instanceof BrokerError || error instanceof InvalidEntitlementError || error instanceof IdempotencyConflictError) return error;
+  if (!isUnavailable(error)) return error;
   return new BrokerError('BROKER_STORE_UNAVAILABLE', 'the entitlement store does not answer; retry shortly', { cause: error });
 }
 

@@ -141,36 +141,33 @@ describe('readiness with a failing store', async () => {
 
 describe('failures inside the broker', async () => {
   const real = await openSqliteStore(':memory:');
-  const broken: EntitlementStore = { ...real, liveFor: async () => Promise.reject(new Error('SQLITE_CORRUPT at /var/lib/secret/path')) };
-  const app = await testApp({
-    store: broken,
-    authenticatedRoutes: async (routes) => {
-      routes.get('/v1/test-only/boom', async () => {
-        throw new Error('ENOENT /var/lib/secret/path');
-      });
-    },
+  const failingWith = (code: string, message: string): EntitlementStore => ({
+    ...real,
+    liveFor: async () => Promise.reject(Object.assign(new Error(message), { code })),
   });
-  after(() => app.close());
+  const busy = await testApp({ store: failingWith('SQLITE_BUSY', 'database is locked at /var/lib/secret/path') });
+  const corrupt = await testApp({ store: failingWith('SQLITE_CORRUPT', 'database disk image is malformed at /var/lib/secret/path') });
+  after(async () => {
+    await busy.close();
+    await corrupt.close();
+  });
+  const download = (app: typeof busy) =>
+    app.inject({ method: 'POST', url: '/v1/downloads', payload: { keys: ['public/x'] }, headers: bearer({ sub: 'a' }) });
 
-  test('a store that fails is a 503 (no grant), without its internal detail', async () => {
-    const response = await app.inject({
-      method: 'POST',
-      url: '/v1/downloads',
-      payload: { keys: ['public/x'] },
-      headers: bearer({ sub: 'a' }),
-    });
+  test('a store that is away or busy is a 503 (no grant, retry later), without its internal detail', async () => {
+    const response = await download(busy);
     assert.equal(response.statusCode, 503);
     assert.equal(response.json<{ code: string }>().code, 'BROKER_STORE_UNAVAILABLE');
     assert.ok(!response.body.includes('SQLITE') && !response.body.includes('/var/lib'));
   });
 
-  test('anything unexpected is a 500 problem with a request id and no internal detail', async () => {
-    const response = await app.inject({ method: 'GET', url: '/v1/test-only/boom', headers: bearer({ sub: 'a' }) });
+  test('a store that is broken is a 500 problem with a request id and no internal detail, not a blip to retry', async () => {
+    const response = await download(corrupt);
     assert.equal(response.statusCode, 500);
     const body = response.json<{ code: string; detail: string; requestId: string }>();
     assert.equal(body.code, 'BROKER_INTERNAL');
     assert.ok(body.detail.includes(body.requestId));
-    assert.ok(!response.body.includes('ENOENT') && !response.body.includes('/var/lib'));
+    assert.ok(!response.body.includes('SQLITE') && !response.body.includes('/var/lib'));
   });
 });
 

@@ -78,7 +78,7 @@ describe('migrations', () => {
     const config = await freshDatabase({ migrateOnStart: false });
     await assert.rejects(openStore(config), (error: unknown) => {
       assert.ok(error instanceof PendingMigrationsError);
-      assert.deepEqual(error.pending, ['0001-entitlements', '0002-admin']);
+      assert.deepEqual(error.pending, ['0001-entitlements', '0002-admin', '0003-millisecond-created-at']);
       assert.match(error.message, /run `npm run migrate`/u);
       return true;
     });
@@ -87,6 +87,36 @@ describe('migrations', () => {
     await (await openMultipartStore({ ...config, migrateOnStart: true })).shutdown();
     const store = await openStore(config);
     await store.close();
+  });
+});
+
+describe('paging rows written by hand with now()', () => {
+  test('microseconds do not make a row come back after its own cursor: pages of one end, each row once', async () => {
+    const config = await freshDatabase();
+    const store = await openStore(config);
+    const client = new pg.Client({ connectionString: config.url });
+    await client.connect();
+    try {
+      for (let i = 0; i < 3; i += 1) {
+        await client.query(
+          `insert into entitlements (id, subject, resources, actions, granted_by, reason, created_at)
+           values ($1, 'alice', '{shared/*}', '{read}', 'dba', 'by hand', clock_timestamp())`,
+          [`hand-${i}`],
+        );
+      }
+      const seen: string[] = [];
+      let after;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await store.list({ now: NOW, after, limit: 1 });
+        seen.push(...page.records.map((record) => record.id));
+        if (page.next === undefined) break;
+        after = page.next;
+      }
+      assert.deepEqual(seen, ['hand-0', 'hand-1', 'hand-2']);
+    } finally {
+      await client.end();
+      await store.close();
+    }
   });
 });
 

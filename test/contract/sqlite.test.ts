@@ -193,6 +193,20 @@ describe('SQLite file store shared by the CLI and a running broker', () => {
       }
     });
 
+    test('rows that no longer parse do not end the paging early', async () => {
+      for (let i = 0; i < 3; i += 1) insertByHand('not json', { id: `broken-${i}` });
+      const good = insertByHand(['reports/*'], { id: 'zz-good' });
+      const seen: string[] = [];
+      let after;
+      for (let pages = 0; pages < 10; pages += 1) {
+        const page = await broker.list({ now: NOW, after, limit: 2 });
+        seen.push(...page.records.map((record) => record.id));
+        if (page.next === undefined) break;
+        after = page.next;
+      }
+      assert.deepEqual(seen, [good]);
+    });
+
     test('a row written by hand can still be revoked through the store', async () => {
       const id = insertByHand(['reports/*']);
       assert.equal(await cli.revoke(id, NOW), true);

@@ -107,6 +107,20 @@ describe('the entitlement cache', () => {
     assert.equal(backing.queries(), 1);
   });
 
+  test('a subject reloaded after its bound counts as just used, not as the oldest', async () => {
+    await cache.store.liveFor('alice', NOW);
+    time = 1000;
+    await cache.store.liveFor('bob', NOW);
+    time = 5000; // alice stale, bob not
+    await cache.store.liveFor('alice', NOW); // reloaded: now the most recent
+    await cache.store.liveFor('carol', NOW); // drops the least recently used: bob
+    const before = backing.queries();
+    await cache.store.liveFor('alice', NOW);
+    assert.equal(backing.queries(), before, 'alice is still cached');
+    await cache.store.liveFor('bob', NOW);
+    assert.equal(backing.queries(), before + 1, 'bob was the one dropped');
+  });
+
   test('bounded: past maxSubjects the least recently used subject goes', async () => {
     await cache.store.liveFor('alice', NOW);
     await cache.store.liveFor('bob', NOW);
