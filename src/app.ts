@@ -95,8 +95,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     origin: [...config.corsOrigins],
     credentials: true, // bundle cookies are set on cross-origin fetches with credentials: 'include'
     methods: ['GET', 'POST', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-    exposedHeaders: ['x-request-id'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'idempotency-key'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'idempotent-replayed'],
     maxAge: 600,
   });
   await app.register(metricsPlugin);

@@ -29,7 +29,7 @@ const DEFAULT_PAGE = 50;
 
 const iso = (date: Date | null | undefined): string | null => (date == null ? null : date.toISOString());
 
-export function entitlementView(record: EntitlementRecord, now: Date): EntitlementView {
+function entitlementView(record: EntitlementRecord, now: Date): EntitlementView {
   return {
     id: record.id,
     subject: record.subject,
@@ -168,10 +168,7 @@ export class AdminService {
     await this.deps.store.revoke(id, this.deps.now(), admin.sub);
   }
 
-  async explain(
-    body: ExplainRequest,
-    clientAddress: string,
-  ): Promise<{
+  async explain(body: ExplainRequest): Promise<{
     allow: boolean;
     code?: string;
     reason: string;
@@ -194,7 +191,7 @@ export class AdminService {
       ...(body.contentType === undefined ? {} : { contentType: body.contentType }),
       ...(body.contentLength === undefined ? {} : { contentLength: body.contentLength }),
     };
-    const decision = await this.deps.authorizer.explain(principal, ask, clientAddress);
+    const decision = await this.deps.authorizer.explain(principal, ask, body.clientAddress ?? 'unknown');
     if (!decision.allow)
       return { allow: false, code: decision.code, reason: decision.reason, ...(decision.source ? { source: decision.source } : {}) };
     const { source, ttlSeconds } = decision;

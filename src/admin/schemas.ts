@@ -85,6 +85,14 @@ export const ExplainRequestSchema = Type.Object(
     bundleId: Type.Optional(BundleIdSchema),
     contentType: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     contentLength: Type.Optional(Type.Integer({ minimum: 0 })),
+    clientAddress: Type.Optional(
+      Type.String({
+        minLength: 2,
+        maxLength: 45,
+        pattern: '^[0-9A-Fa-f:.]+$',
+        description: "The caller's address, for rules whose conditions bind to it; without it they are explained as unmet.",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Exactly one of key and bundleId.' },
 );

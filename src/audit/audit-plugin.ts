@@ -15,7 +15,7 @@ declare module 'fastify' {
 }
 
 /** One info line per decision, under `audit`: the log stream's audit trail (AUDIT_LOG). */
-export function auditLogRecorder(log: FastifyBaseLogger): DecisionRecorder {
+function auditLogRecorder(log: FastifyBaseLogger): DecisionRecorder {
   return {
     record(record) {
       const { requestId, ...audit } = auditRecordOf(record);
@@ -24,7 +24,7 @@ export function auditLogRecorder(log: FastifyBaseLogger): DecisionRecorder {
   };
 }
 
-export const AUDIT_BATCH = { batchSize: 500, flushIntervalMs: 1000 } as const;
+const AUDIT_BATCH = { batchSize: 500, flushIntervalMs: 1000 } as const;
 
 /** The audit trail: every decision to the log stream (AUDIT_LOG) and, with AUDIT_DATABASE, to the store's database in batches. */
 export const auditPlugin = fp(

@@ -301,7 +301,7 @@ export const storeConfigOf = (env: Env): StoreConfig =>
 export const DEFAULT_REVOCATION_MAX_DELAY_SECONDS = 5;
 
 /** Grant requests per minute: far above what one user's app makes, low enough to stop a script signing the bucket away. */
-export const DEFAULT_RATE_LIMITS = { perSubject: 600, perAddress: 1200 } as const;
+const DEFAULT_RATE_LIMITS = { perSubject: 600, perAddress: 1200 } as const;
 
 /** Tokens for the admin API carry this scope (`scope` or `scp`). */
 export const DEFAULT_ADMIN_SCOPE = 'broker:admin';

@@ -64,10 +64,6 @@ const exampleDetails: Partial<Record<ErrorCode, string>> = {
   BROKER_INTERNAL: 'internal error; quote request id c0ffee00-0000-4000-8000-000000000000 when reporting it',
 };
 
-/**
- * The error responses a route can give, as served and documented:
- * `application/problem+json`, grouped by status, with an example per code.
- */
 /** What any grant route may also answer: its rate limits, and a store that does not answer. */
 export const GRANT_PROBLEMS = [
   'BROKER_RATE_LIMITED',
@@ -75,6 +71,10 @@ export const GRANT_PROBLEMS = [
   'BROKER_STORE_UNAVAILABLE',
 ] as const satisfies readonly ErrorCode[];
 
+/**
+ * The error responses a route can give, as served and documented:
+ * `application/problem+json`, grouped by status, with an example per code.
+ */
 export function problemResponses(path: string, ...codes: ErrorCode[]) {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of [...codes, 'BROKER_INTERNAL' as const]) {

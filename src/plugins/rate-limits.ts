@@ -8,6 +8,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Counts a grant request against its subject's and its address's limits; throws 429 past either. */
     limitGrants(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+    /** False while grants would be refused for want of Redis (RATE_LIMIT_ON_STORE_FAILURE=closed): /readyz says so. */
+    rateLimitsReady(): Promise<boolean>;
   }
 }
 
@@ -23,6 +25,7 @@ export const rateLimitsPlugin = fp(
   async (app: FastifyInstance, { config }: { config: RateLimitConfig }) => {
     if (config.perSubject === 0 && config.perAddress === 0) {
       app.decorate('limitGrants', async () => undefined);
+      app.decorate('rateLimitsReady', async () => true);
       return;
     }
     // Loaded only when used, like the PostgreSQL driver.
@@ -47,10 +50,16 @@ export const rateLimitsPlugin = fp(
       app.addHook('onClose', async () => void redis.disconnect());
     }
 
-    await app.register(rateLimit, {
-      global: false,
-      ...(redis ? { redis, nameSpace: 'access-broker:rate:' } : {}),
+    app.decorate('rateLimitsReady', async () => {
+      if (redis === undefined || config.onStoreFailure === 'open') return true;
+      return redis.ping().then(
+        () => true,
+        () => false,
+      );
     });
+    // In memory, room for many more counters than the plugin's default 5,000, so a flood of addresses cannot push
+    // the subjects' counters out (and reset them).
+    await app.register(rateLimit, { global: false, ...(redis ? { redis, nameSpace: 'access-broker:rate:' } : { cache: 100_000 }) });
     const limiters: [string, Limiter][] = [];
     if (config.perAddress > 0) {
       limiters.push(['address', app.createRateLimit({ max: config.perAddress, timeWindow: config.windowMs })]);

@@ -159,6 +159,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
         },
       },
     },
-    async (request) => app.admin.explain(request.body, request.ip),
+    async (request) => app.admin.explain(request.body),
   );
 };

@@ -37,6 +37,9 @@ export const operationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       } catch (cause) {
         throw new BrokerError('BROKER_NOT_READY', 'the entitlement store does not answer', { cause });
       }
+      if (!(await app.rateLimitsReady())) {
+        throw new BrokerError('BROKER_NOT_READY', 'Redis for the rate limits does not answer, and RATE_LIMIT_ON_STORE_FAILURE=closed');
+      }
       try {
         await app.s3Signer.credentialsExpireAt();
       } catch (cause) {

@@ -117,6 +117,8 @@ describe('rate limits in Redis, shared by replicas', () => {
       assert.equal(refused.statusCode, 503, refused.body);
       assert.equal(refused.json<{ code: string }>().code, 'BROKER_RATE_LIMIT_UNAVAILABLE');
       assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
+      assert.equal((await closed.inject({ method: 'GET', url: '/readyz' })).statusCode, 503, 'closed: not ready without Redis');
+      assert.equal((await open.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'open: ready, grants go on');
     } finally {
       await open.close();
       await closed.close();

@@ -130,6 +130,7 @@ describe('two broker processes sharing PostgreSQL and Redis', () => {
       return Date.now() - started;
     };
     await within(two, 'granted', 1000);
+    assert.equal(await download(one), 'granted', 'one has the grant cached now: only a NOTIFY can tell it of the revocation');
     const revoked = await call(two, 'DELETE', `/v1/admin/entitlements/${String(created.json().id)}`, admin);
     assert.equal(revoked.status, 204, revoked.text);
     await within(one, 'BROKER_FORBIDDEN', 1000);
