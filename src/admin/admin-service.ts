@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
 import { principalFromClaims, type Principal } from '../auth/principal.js';
 import { BrokerError } from '../errors/catalogue.js';
 import type { Authorizer } from '../grants/authorizer.js';
@@ -76,9 +77,21 @@ function pageSize(limit: string | undefined): number {
   throw new BrokerError('BROKER_VALIDATION', `querystring/limit ${message}`, { errors: [{ path: 'querystring/limit', message }] });
 }
 
-/** The same request body, whatever its key order: what an Idempotency-Key is bound to. */
-function fingerprintOf(body: NewEntitlementRequest): string {
-  const canonical = JSON.stringify(body, Object.keys(body).sort());
+/**
+ * What an Idempotency-Key is bound to: the entitlement asked for, not the bytes that asked. Key order, an omitted
+ * default (`createOnly`), the spelling of an instant and the order of actions or patterns do not make another request.
+ */
+function fingerprintOf(input: NewEntitlement): string {
+  const canonical = JSON.stringify([
+    input.subject,
+    input.bundleId ?? null,
+    [...(input.resources ?? [])].sort(),
+    [...input.actions].sort(),
+    input.notBefore?.toISOString() ?? null,
+    input.expiresAt?.toISOString() ?? null,
+    input.createOnly ?? false,
+    input.reason,
+  ]);
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
@@ -94,6 +107,8 @@ export class AdminService {
       readonly policy: Policy;
       readonly authorizer: Authorizer;
       readonly now: () => Date;
+      /** Where admin writes are told, beside the rows that record who made them. */
+      readonly log: FastifyBaseLogger;
     },
   ) {}
 
@@ -118,13 +133,15 @@ export class AdminService {
     const problems = entitlementProblems(input, { now, bundles: new Set(this.deps.policy.bundles.keys()) });
     if (problems.length > 0) throw invalid(problems);
     try {
-      if (idempotencyKey === undefined)
-        return { entitlement: entitlementView(await this.deps.store.create(input, now), now), replayed: false };
-      const { entitlement, replayed } = await this.deps.store.createOnce(input, now, {
-        scope: admin.sub,
-        key: idempotencyKey,
-        fingerprint: fingerprintOf(body),
-      });
+      const { entitlement, replayed } =
+        idempotencyKey === undefined
+          ? { entitlement: await this.deps.store.create(input, now), replayed: false }
+          : await this.deps.store.createOnce(input, now, { scope: admin.sub, key: idempotencyKey, fingerprint: fingerprintOf(input) });
+      if (!replayed)
+        this.deps.log.info(
+          { admin: { by: admin.sub, granted: entitlement.id, subject: entitlement.subject } },
+          'admin granted an entitlement',
+        );
       return { entitlement: entitlementView(entitlement, now), replayed };
     } catch (error) {
       if (error instanceof InvalidEntitlementError) throw invalid(error.problems);
@@ -164,8 +181,11 @@ export class AdminService {
 
   /** Revokes now; the row stays, saying who. Revoking an entitlement that is already revoked changes nothing. */
   async revoke(admin: Principal, id: string): Promise<void> {
-    if ((await this.deps.store.find(id)) === undefined) throw new BrokerError('BROKER_NOT_FOUND', `no entitlement ${id}`);
-    await this.deps.store.revoke(id, this.deps.now(), admin.sub);
+    const record = await this.deps.store.find(id);
+    if (record === undefined) throw new BrokerError('BROKER_NOT_FOUND', `no entitlement ${id}`);
+    if (await this.deps.store.revoke(id, this.deps.now(), admin.sub)) {
+      this.deps.log.info({ admin: { by: admin.sub, revoked: id, subject: record.subject } }, 'admin revoked an entitlement');
+    }
   }
 
   async explain(body: ExplainRequest): Promise<{

@@ -37,7 +37,10 @@ export const grantsPlugin = fp(
     app.decorate('multipartGrants', new MultipartGrants({ authorizer, s3, objects: app.s3Objects, store: app.multipartUploads }));
     app.decorate('downloadGrants', new DownloadGrants({ authorizer, s3, cloudfront }));
     app.decorate('bundleGrants', new BundleGrants({ authorizer, policy, cloudfront }));
-    app.decorate('admin', new AdminService({ store: app.entitlements, auditStore: app.audit.store, policy, authorizer, now: options.now }));
+    app.decorate(
+      'admin',
+      new AdminService({ store: app.entitlements, auditStore: app.audit.store, policy, authorizer, now: options.now, log: app.log }),
+    );
   },
   {
     name: 'access-broker-grants',

@@ -27,7 +27,13 @@ export function listenForEntitlementChanges(config: PostgresStoreConfig, listene
   };
 
   async function connect(): Promise<void> {
-    const connection = new pg.Client({ connectionString: config.url, connectionTimeoutMillis: config.timeoutMs });
+    // TCP keepalive: a connection silently cut (a NAT, a failover) ends and reconnects instead of leaving the cache deaf.
+    const connection = new pg.Client({
+      connectionString: config.url,
+      connectionTimeoutMillis: config.timeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     connection.on('notification', (message) =>
       listener(message.payload === undefined || message.payload === '' ? undefined : message.payload),
     );

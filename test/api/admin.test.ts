@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { EntitlementView } from '../../src/admin/schemas.js';
-import { testApp } from '../helpers/app.js';
+import { capturedLogger, testApp } from '../helpers/app.js';
 import { testConfig } from '../helpers/config.js';
 import { bearer } from '../helpers/tokens.js';
 
@@ -112,6 +112,18 @@ describe('the admin API', async () => {
     const listed = await app.inject({ method: 'GET', url: '/v1/admin/entitlements?subject=alice&live=true', headers: admin });
     const reasons = listed.json<{ entitlements: EntitlementView[] }>().entitlements.map((entitlement) => entitlement.reason);
     assert.deepEqual(reasons.filter((reason) => reason.startsWith('order 100')).sort(), ['order 1001', 'order 1002']);
+    const equivalent = { 'idempotency-key': 'order-2001' };
+    const spelled = await create(
+      { ...grant, actions: ['write', 'read'], expiresAt: '2026-07-01T00:00:00Z', reason: 'order 2001' },
+      equivalent,
+    );
+    assert.equal(spelled.statusCode, 201, spelled.body);
+    const respelled = await create(
+      { ...grant, actions: ['read', 'write'], expiresAt: '2026-07-01T00:00:00.000Z', createOnly: false, reason: 'order 2001' },
+      equivalent,
+    );
+    assert.equal(respelled.statusCode, 200, 'the same entitlement, spelled otherwise, is a retry');
+    assert.equal(respelled.json<EntitlementView>().id, spelled.json<EntitlementView>().id);
     for (const bad of ['', 'has space', 'é', 'x'.repeat(256)]) {
       assert.equal((await create(grant, { 'idempotency-key': bad })).statusCode, 400, JSON.stringify(bad));
     }
@@ -240,6 +252,30 @@ describe('the admin API', async () => {
       ],
     });
     assert.equal((await app.inject({ method: 'GET', url: '/v1/me/entitlements' })).statusCode, 401);
+  });
+});
+
+describe("admin writes in the log stream, with the admin's sub", async () => {
+  const config = testConfig();
+  const { logger, lines } = capturedLogger(config, 'info');
+  const app = await testApp({ config, logger });
+  after(() => app.close());
+
+  test('a grant and a revocation each leave an info line saying who, what and for whom', async () => {
+    const created = await app.inject({ method: 'POST', url: '/v1/admin/entitlements', payload: grant, headers: admin });
+    const { id } = created.json<EntitlementView>();
+    await app.inject({ method: 'DELETE', url: `/v1/admin/entitlements/${id}`, headers: admin });
+    const logged = lines()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"admin '))
+      .map((line) => JSON.parse(line) as { msg: string; admin: Record<string, string> });
+    assert.deepEqual(
+      logged.map((line) => [line.msg, line.admin]),
+      [
+        ['admin granted an entitlement', { by: 'billing-service', granted: id, subject: 'alice' }],
+        ['admin revoked an entitlement', { by: 'billing-service', revoked: id, subject: 'alice' }],
+      ],
+    );
   });
 });
 
