@@ -114,36 +114,8 @@ export function compileEntitlement(record: EntitlementRecord): Entitlement {
 
 /** The record without its compiled form, for output. */
 export function recordOf(entitlement: Entitlement): EntitlementRecord {
-  const {
-    id,
-    subject,
-    bundleId,
-    resources,
-    actions,
-    notBefore,
-    expiresAt,
-    revokedAt,
-    revokedBy,
-    createOnly,
-    grantedBy,
-    reason,
-    createdAt,
-  } = entitlement;
-  return {
-    id,
-    subject,
-    bundleId,
-    resources,
-    actions,
-    notBefore,
-    expiresAt,
-    revokedAt,
-    revokedBy,
-    createOnly,
-    grantedBy,
-    reason,
-    createdAt,
-  };
+  const { patterns, ...record } = entitlement;
+  return record;
 }
 
 export function isLive(entitlement: EntitlementRecord, now: Date): boolean {

@@ -1,12 +1,14 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { PostgresStoreConfig } from '../config/config.js';
-import { compileEntitlement, recordOf, type Entitlement, type EntitlementRecord } from '../policy/entitlement.js';
-import { entitlementFromStored, newEntitlementRecord, pageOf } from './entitlement-rows.js';
-import { IdempotencyConflictError, type EntitlementStore } from './entitlement-store.js';
+import type { Entitlement } from '../policy/entitlement.js';
+import { entitlementQueries, type EntitlementDialect, type EntitlementSchema } from './entitlement-queries.js';
+import { entitlementFromStored } from './entitlement-rows.js';
+import type { EntitlementStore } from './entitlement-store.js';
 import { openPostgresDatabase } from './postgres-database.js';
 import { ENTITLEMENT_CHANNEL, listenForEntitlementChanges } from './postgres-notify.js';
 
-interface EntitlementsTable {
+/** A row as PostgreSQL holds it: timestamptz, text[] lists, a boolean. */
+interface PostgresRow {
   id: string;
   subject: string;
   bundle_id: string | null;
@@ -20,19 +22,6 @@ interface EntitlementsTable {
   reason: string;
   created_at: Date; // orders a subject's entitlements
   revoked_by: string | null;
-}
-
-interface IdempotencyTable {
-  scope: string;
-  key: string;
-  fingerprint: string;
-  entitlement_id: string;
-  created_at: Date;
-}
-
-interface Schema {
-  entitlements: EntitlementsTable;
-  idempotency_keys: IdempotencyTable;
 }
 
 /** Every column the store reads, in the hot path's prepared statement. */
@@ -88,7 +77,7 @@ const migrations: Record<string, Migration> = {
   },
 };
 
-function toEntitlement(row: EntitlementsTable): Entitlement | undefined {
+function toEntitlement(row: PostgresRow): Entitlement | undefined {
   return entitlementFromStored({
     id: row.id,
     subject: row.subject,
@@ -106,36 +95,39 @@ function toEntitlement(row: EntitlementsTable): Entitlement | undefined {
   });
 }
 
-function rowOf(record: EntitlementRecord): EntitlementsTable {
-  return {
-    id: record.id,
-    subject: record.subject,
-    bundle_id: record.bundleId,
-    resources: [...record.resources],
-    actions: [...record.actions],
-    not_before: record.notBefore,
-    expires_at: record.expiresAt,
-    revoked_at: null,
-    revoked_by: null,
-    create_only: record.createOnly,
-    granted_by: record.grantedBy,
-    reason: record.reason,
-    created_at: record.createdAt,
-  };
-}
-
 /** Entitlements in PostgreSQL (DATABASE_URL), shared by every replica. */
 export async function openPostgresStore(config: PostgresStoreConfig): Promise<EntitlementStore> {
-  const { pool, db } = await openPostgresDatabase<Schema>(config, migrations, 'entitlement_migration');
-  // Every replica's cache hears of the change at once (LISTEN in postgres-notify.ts). A lost notification
-  // costs at most the cache's age bound, so it never fails the write that made it.
-  const announce = async (subject: string): Promise<void> => {
-    await sql`select pg_notify(${ENTITLEMENT_CHANNEL}, ${subject})`.execute(db).catch(() => undefined);
+  const { pool, db } = await openPostgresDatabase<EntitlementSchema>(config, migrations, 'entitlement_migration');
+  const dialect: EntitlementDialect = {
+    time: (date) => date,
+    date: (time) => time as Date,
+    toRow: (record): PostgresRow => ({
+      id: record.id,
+      subject: record.subject,
+      bundle_id: record.bundleId,
+      resources: [...record.resources],
+      actions: [...record.actions],
+      not_before: record.notBefore,
+      expires_at: record.expiresAt,
+      revoked_at: null,
+      revoked_by: null,
+      create_only: record.createOnly,
+      granted_by: record.grantedBy,
+      reason: record.reason,
+      created_at: record.createdAt,
+    }),
+    toEntitlement: (row) => toEntitlement(row as PostgresRow),
+    holdsResource: (resource) => sql<boolean>`${resource} = any(resources)`,
+    // Every replica's cache hears of the change at once (LISTEN in postgres-notify.ts). A lost notification
+    // costs at most the cache's age bound, so it never fails the write that made it.
+    announce: async (subject) => {
+      await sql`select pg_notify(${ENTITLEMENT_CHANNEL}, ${subject})`.execute(db).catch(() => undefined);
+    },
   };
   return {
     async liveFor(subject, now) {
       // The hot path's one query, named so each connection prepares it once.
-      const { rows } = await pool.query<EntitlementsTable>({
+      const { rows } = await pool.query<PostgresRow>({
         name: 'entitlements-live-for',
         // Columns named, never `*`: a prepared `*` fails on every replica still running when a migration adds a column.
         text: `select ${COLUMNS} from entitlements
@@ -148,97 +140,7 @@ export async function openPostgresStore(config: PostgresStoreConfig): Promise<En
       });
       return rows.flatMap((row) => toEntitlement(row) ?? []);
     },
-    async historyFor(subject) {
-      const rows = await db
-        .selectFrom('entitlements')
-        .selectAll()
-        .where('subject', '=', subject)
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute();
-      return rows.flatMap((row) => {
-        const entitlement = toEntitlement(row);
-        return entitlement === undefined ? [] : [recordOf(entitlement)];
-      });
-    },
-    async create(input, now) {
-      const record = newEntitlementRecord(input, now);
-      await db.insertInto('entitlements').values(rowOf(record)).execute();
-      await announce(record.subject);
-      return compileEntitlement(record);
-    },
-    async createOnce(input, now, { scope, key, fingerprint }) {
-      const record = newEntitlementRecord(input, now);
-      // One transaction: the key is claimed and the entitlement written together, or neither. A racing
-      // request with the same key waits on the key's row, then finds it taken and reads what it names.
-      const existing = await db.transaction().execute(async (trx) => {
-        const claimed = await trx
-          .insertInto('idempotency_keys')
-          .values({ scope, key, fingerprint, entitlement_id: record.id, created_at: now })
-          .onConflict((conflict) => conflict.doNothing())
-          .executeTakeFirst();
-        if (claimed.numInsertedOrUpdatedRows === 1n) {
-          await trx.insertInto('entitlements').values(rowOf(record)).execute();
-          return undefined;
-        }
-        return trx.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirstOrThrow();
-      });
-      if (existing === undefined) {
-        await announce(record.subject);
-        return { entitlement: compileEntitlement(record), replayed: false };
-      }
-      if (existing.fingerprint !== fingerprint) throw new IdempotencyConflictError();
-      const row = await db.selectFrom('entitlements').selectAll().where('id', '=', existing.entitlement_id).executeTakeFirstOrThrow();
-      const entitlement = toEntitlement(row);
-      if (entitlement === undefined) throw new Error(`entitlement ${row.id} no longer parses`);
-      return { entitlement, replayed: true };
-    },
-    async find(id) {
-      const row = await db.selectFrom('entitlements').selectAll().where('id', '=', id).executeTakeFirst();
-      const entitlement = row === undefined ? undefined : toEntitlement(row);
-      return entitlement === undefined ? undefined : recordOf(entitlement);
-    },
-    async list({ subject, bundleId, resource, live, now, after, limit }) {
-      const rows = await db
-        .selectFrom('entitlements')
-        .selectAll()
-        .$if(subject !== undefined, (query) => query.where('subject', '=', subject ?? ''))
-        .$if(bundleId !== undefined, (query) => query.where('bundle_id', '=', bundleId ?? ''))
-        .$if(resource !== undefined, (query) => query.where(sql<boolean>`${resource ?? ''} = any(resources)`))
-        .$if(live !== undefined, (query) => {
-          const isLive = sql<boolean>`((revoked_at is null or revoked_at > ${now}) and (not_before is null or not_before <= ${now}) and (expires_at is null or expires_at > ${now}))`;
-          return query.where(live === true ? isLive : sql<boolean>`not ${isLive}`);
-        })
-        .$if(after !== undefined, (query) =>
-          query.where((eb) =>
-            eb.or([
-              eb('created_at', '>', after?.createdAt ?? now),
-              eb.and([eb('created_at', '=', after?.createdAt ?? now), eb('id', '>', after?.id ?? '')]),
-            ]),
-          ),
-        )
-        .orderBy('created_at')
-        .orderBy('id')
-        .limit(limit + 1) // one more tells whether another page follows
-        .execute();
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      const records = page.flatMap((row) => toEntitlement(row) ?? []).map(recordOf);
-      return pageOf(records, last && { createdAt: last.created_at, id: last.id }, rows.length > limit);
-    },
-    async revoke(id, now, revokedBy) {
-      const result = await db
-        .updateTable('entitlements')
-        .set({ revoked_at: now, revoked_by: revokedBy ?? null })
-        .where('id', '=', id)
-        // Never postpones a revocation; an earlier one (cutting a scheduled revocation short) wins.
-        .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]))
-        .returning('subject')
-        .executeTakeFirst();
-      if (result === undefined) return false;
-      await announce(result.subject);
-      return true;
-    },
+    ...entitlementQueries(db, dialect),
     watch(listener) {
       return listenForEntitlementChanges(config, listener);
     },

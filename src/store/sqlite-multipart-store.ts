@@ -1,25 +1,7 @@
 import type { Kysely, Migration } from 'kysely';
-import type { MultipartState, MultipartStore, MultipartUpload } from './multipart-store.js';
+import { multipartQueries, type MultipartSchema } from './multipart-queries.js';
+import type { MultipartStore } from './multipart-store.js';
 import { openSqliteDatabase } from './sqlite-database.js';
-
-interface MultipartTable {
-  upload_id: string;
-  key: string;
-  subject: string;
-  content_type: string;
-  content_length: number;
-  part_size: number;
-  part_count: number;
-  checksum_algorithm: string | null;
-  expires_at: number; // epoch milliseconds
-  created_at: number;
-  state: MultipartState;
-  closed_at: number | null;
-}
-
-interface Schema {
-  multipart_uploads: MultipartTable;
-}
 
 const migrations: Record<string, Migration> = {
   '0001-multipart-uploads': {
@@ -44,72 +26,8 @@ const migrations: Record<string, Migration> = {
   },
 };
 
-const toUpload = (row: MultipartTable): MultipartUpload => ({
-  uploadId: row.upload_id,
-  key: row.key,
-  subject: row.subject,
-  contentType: row.content_type,
-  contentLength: row.content_length,
-  partSize: row.part_size,
-  partCount: row.part_count,
-  checksumAlgorithm: row.checksum_algorithm,
-  expiresAt: new Date(row.expires_at),
-  createdAt: new Date(row.created_at),
-  state: row.state,
-});
-
+/** Who started which multipart upload, in the SQLite file beside the entitlements. */
 export async function openSqliteMultipartStore(filename: string): Promise<MultipartStore> {
-  const { db } = await openSqliteDatabase<Schema>(filename, migrations, 'multipart_migration');
-  return {
-    async create(upload) {
-      await db
-        .insertInto('multipart_uploads')
-        .values({
-          upload_id: upload.uploadId,
-          key: upload.key,
-          subject: upload.subject,
-          content_type: upload.contentType,
-          content_length: upload.contentLength,
-          part_size: upload.partSize,
-          part_count: upload.partCount,
-          checksum_algorithm: upload.checksumAlgorithm,
-          expires_at: upload.expiresAt.getTime(),
-          created_at: upload.createdAt.getTime(),
-          state: 'open',
-          closed_at: null,
-        })
-        .execute();
-    },
-    async find(uploadId, subject) {
-      const row = await db
-        .selectFrom('multipart_uploads')
-        .selectAll()
-        .where('upload_id', '=', uploadId)
-        .where('subject', '=', subject)
-        .executeTakeFirst();
-      return row === undefined ? undefined : toUpload(row);
-    },
-    async close(uploadId, state, now) {
-      const result = await db
-        .updateTable('multipart_uploads')
-        .set({ state, closed_at: now.getTime() })
-        .where('upload_id', '=', uploadId)
-        .where('state', '=', 'open')
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
-    },
-    async stale(before) {
-      const rows = await db
-        .selectFrom('multipart_uploads')
-        .selectAll()
-        .where('state', '=', 'open')
-        .where('expires_at', '<', before.getTime())
-        .orderBy('expires_at')
-        .execute();
-      return rows.map(toUpload);
-    },
-    async shutdown() {
-      await db.destroy();
-    },
-  };
+  const { db } = await openSqliteDatabase<MultipartSchema>(filename, migrations, 'multipart_migration');
+  return multipartQueries(db, { time: (date) => date.getTime(), date: (time) => new Date(Number(time)), size: (bytes) => bytes });
 }

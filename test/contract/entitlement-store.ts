@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { principalFromClaims } from '../../src/auth/principal.js';
+import { decide, type Ask } from '../../src/policy/decide.js';
 import { endOf, InvalidEntitlementError, recordOf, type Entitlement, type NewEntitlement } from '../../src/policy/entitlement.js';
+import { validatePolicyDocument } from '../../src/policy/load.js';
 import {
   IdempotencyConflictError,
   type EntitlementCursor,
@@ -13,6 +16,16 @@ import {
 export const NOW = new Date('2025-06-01T12:00:00.123Z');
 export const msFromNow = (ms: number): Date => new Date(NOW.getTime() + ms);
 const DAY = 86_400_000;
+
+/** Whether alice may read `key` with these entitlements alone (no rules): how hand-written rows are judged. */
+export function aliceReads(entitlements: readonly Entitlement[], key: string): boolean {
+  const policy = validatePolicyDocument({ version: 1, rules: [] }, 'contract test');
+  const alice = principalFromClaims({ sub: 'alice' });
+  assert.ok(alice);
+  const ask: Ask = { action: 'read', target: { kind: 'key', key } };
+  const defaults = { maxBytes: 1000, defaultTtlSeconds: 900, maxTtlSeconds: 3600 };
+  return decide({ policy, principal: alice, ask, entitlements, now: NOW, defaults }).allow;
+}
 
 /** A valid new entitlement for alice on uploads/alice/*, read only, open-ended. */
 export function newEntitlement(overrides: Partial<NewEntitlement> = {}): NewEntitlement {

@@ -3,10 +3,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
-import { principalFromClaims } from '../../src/auth/principal.js';
-import { decide, type Ask } from '../../src/policy/decide.js';
-import type { Entitlement } from '../../src/policy/entitlement.js';
-import { validatePolicyDocument } from '../../src/policy/load.js';
 import { cachedEntitlementStore } from '../../src/store/entitlement-cache.js';
 import { openStore } from '../../src/store/entitlement-store.js';
 import { openMultipartStore } from '../../src/store/multipart-store.js';
@@ -15,7 +11,7 @@ import { testApp } from '../helpers/app.js';
 import { testConfig } from '../helpers/config.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { bearer } from '../helpers/tokens.js';
-import { entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
+import { aliceReads, entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
 import { multipartStoreContract } from './multipart-store.js';
 import { policyCasesContract } from './policy-cases.js';
 import { auditStoreContract } from './audit-store.js';
@@ -121,15 +117,6 @@ describe('paging rows written by hand with now()', () => {
 });
 
 describe('rows written around create (by hand in the database)', () => {
-  const policy = validatePolicyDocument({ version: 1, rules: [] }, 'contract test');
-  const alice = principalFromClaims({ sub: 'alice' });
-  assert.ok(alice);
-  const reads = (entitlements: readonly Entitlement[], key: string): boolean => {
-    const ask: Ask = { action: 'read', target: { kind: 'key', key } };
-    const defaults = { maxBytes: 1000, defaultTtlSeconds: 900, maxTtlSeconds: 3600 };
-    return decide({ policy, principal: alice, ask, entitlements, now: NOW, defaults }).allow;
-  };
-
   test('an unknown action or a malformed pattern grants nothing beyond itself; the other rows still do', async () => {
     const config = await freshDatabase();
     const store = await openStore(config);
@@ -149,9 +136,9 @@ describe('rows written around create (by hand in the database)', () => {
         live.map((entitlement) => entitlement.id),
         ['good'],
       );
-      assert.equal(reads(live, 'reports/q1.pdf'), true);
-      assert.equal(reads(live, '/x/a'), false);
-      assert.equal(reads(live, 'shared/x'), false);
+      assert.equal(aliceReads(live, 'reports/q1.pdf'), true);
+      assert.equal(aliceReads(live, '/x/a'), false);
+      assert.equal(aliceReads(live, 'shared/x'), false);
     } finally {
       await client.end();
       await store.close();

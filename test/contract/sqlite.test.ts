@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { principalFromClaims } from '../../src/auth/principal.js';
-import { decide, type Ask } from '../../src/policy/decide.js';
-import type { Entitlement } from '../../src/policy/entitlement.js';
-import { validatePolicyDocument } from '../../src/policy/load.js';
 import { openStore, type EntitlementStore } from '../../src/store/entitlement-store.js';
 import { openMultipartStore } from '../../src/store/multipart-store.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
-import { entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
+import { aliceReads, entitlementStoreContract, msFromNow, newEntitlement, NOW } from './entitlement-store.js';
 import { multipartStoreContract } from './multipart-store.js';
 import { policyCasesContract } from './policy-cases.js';
 import { auditStoreContract } from './audit-store.js';
@@ -97,15 +93,6 @@ describe('SQLite file store shared by the CLI and a running broker', () => {
   });
 
   describe('rows written around create (by hand in the database)', () => {
-    const policy = validatePolicyDocument({ version: 1, rules: [] }, 'contract test');
-    const alice = principalFromClaims({ sub: 'alice' });
-    assert.ok(alice);
-    const reads = (entitlements: readonly Entitlement[], key: string): boolean => {
-      const ask: Ask = { action: 'read', target: { kind: 'key', key } };
-      const defaults = { maxBytes: 1000, defaultTtlSeconds: 900, maxTtlSeconds: 3600 };
-      return decide({ policy, principal: alice, ask, entitlements, now: NOW, defaults }).allow;
-    };
-
     function insertByHand(resources: readonly string[] | string, { id = 'by-hand-1', actions = '["read"]' } = {}): string {
       const database = new Database(filename);
       try {
@@ -133,8 +120,8 @@ describe('SQLite file store shared by the CLI and a running broker', () => {
         found.patterns.map((pattern) => pattern.source),
         ['reports/*'],
       );
-      assert.equal(reads(live, 'reports/q1.pdf'), true);
-      for (const key of ['/x/a', 'x/a', 'x?', 'xa', 'shared/{oops', 'shared/anything']) assert.equal(reads(live, key), false, key);
+      assert.equal(aliceReads(live, 'reports/q1.pdf'), true);
+      for (const key of ['/x/a', 'x/a', 'x?', 'xa', 'shared/{oops', 'shared/anything']) assert.equal(aliceReads(live, key), false, key);
     });
 
     test('regression: a row whose lists do not parse grants nothing, and the subject’s other entitlements still do', async () => {
@@ -147,8 +134,8 @@ describe('SQLite file store shared by the CLI and a running broker', () => {
         live.map((entitlement) => entitlement.id),
         [good],
       );
-      assert.equal(reads(live, 'reports/q1.pdf'), true);
-      assert.equal(reads(live, 'shared/x'), false);
+      assert.equal(aliceReads(live, 'reports/q1.pdf'), true);
+      assert.equal(aliceReads(live, 'shared/x'), false);
     });
 
     test('regression: a create_only written by hand as anything but 0 fails closed (create-only)', async () => {
