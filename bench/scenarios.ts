@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import type { CloudFrontConfig, Config, S3Config } from '../src/config/config.js';
 import { fixedConfig } from '../src/config/fixed-config.js';
+import { DEFAULT_REVOCATION_MAX_DELAY_SECONDS } from '../src/config/load.js';
 
 /** What the server and the load generator, two processes, agree on. */
 export const JWT_SECRET = 'bench-only-hs256-secret-not-used-anywhere-else';
@@ -31,9 +32,9 @@ export const SIGNING: Readonly<
 
 /**
  * Where the server keeps entitlements: SQLite in memory (every other scenario), or PostgreSQL at BENCH_DATABASE_URL;
- * each without or with the decision cache (REVOCATION_MAX_DELAY_SECONDS=5), to show what the cache saves.
+ * with the decision cache as production runs it (REVOCATION_MAX_DELAY_SECONDS=5), or without it, to show what it saves.
  */
-export type Store = 'sqlite' | 'sqlite-cached' | 'postgres' | 'postgres-cached';
+export type Store = 'sqlite' | 'sqlite-uncached' | 'postgres' | 'postgres-uncached';
 
 /** The development policy on fixed values, production's log level, a CloudFront key made per run (or none). */
 export function benchConfig(target: Target, privateKeyPem?: string, store: Store = 'sqlite', databaseUrl?: string): Config {
@@ -49,7 +50,7 @@ export function benchConfig(target: Target, privateKeyPem?: string, store: Store
     ...(store.startsWith('postgres') && databaseUrl !== undefined
       ? { store: { kind: 'postgres', url: databaseUrl, migrateOnStart: true, timeoutMs: 2000, poolSize: 10 } }
       : {}),
-    decisionCache: { maxAgeMs: store.endsWith('-cached') ? 5000 : 0, maxSubjects: 10_000 },
+    decisionCache: { maxAgeMs: store.endsWith('-uncached') ? 0 : DEFAULT_REVOCATION_MAX_DELAY_SECONDS * 1000, maxSubjects: 10_000 },
     jwt: { ...fixedConfig().jwt, verification: { kind: 'secret', secret: JWT_SECRET } },
   });
 }
@@ -67,7 +68,7 @@ export const benchToken = (): string => createSigner({ key: JWT_SECRET, algorith
 export interface Scenario {
   readonly name: string;
   readonly target: Target;
-  /** Default: SQLite in memory, no decision cache. */
+  /** Default: SQLite in memory, with the decision cache as production runs it. */
   readonly store?: Store;
   readonly path: string;
   readonly body: unknown;
@@ -157,8 +158,8 @@ export const scenarios: readonly Scenario[] = [
     minRatio: 0.4,
     check: checkDownloads(10, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
   },
-  ...(['sqlite-cached', 'postgres', 'postgres-cached'] as const).map((store): Scenario => ({
-    name: `download 1 key CloudFront, same key, ${{ 'sqlite-cached': 'SQLite + cache', postgres: 'PostgreSQL', 'postgres-cached': 'PostgreSQL + cache' }[store]}`,
+  ...(['sqlite-uncached', 'postgres', 'postgres-uncached'] as const).map((store): Scenario => ({
+    name: `download 1 key CloudFront, same key, ${{ 'sqlite-uncached': 'SQLite, no cache', postgres: 'PostgreSQL', 'postgres-uncached': 'PostgreSQL, no cache' }[store]}`,
     target: 'cloudfront',
     store,
     path: '/v1/downloads',
