@@ -50,17 +50,16 @@ function entitlementView(record: EntitlementRecord, now: Date): EntitlementView 
 }
 
 /** Opaque to clients: base64url of where the page stopped, the last row's instant (epoch ms) and id. */
-const toCursor = (position: readonly [number, string | number]): string => Buffer.from(JSON.stringify(position)).toString('base64url');
+const toCursor = (at: Date, id: string | number): string => Buffer.from(JSON.stringify([at.getTime(), id])).toString('base64url');
 
-function fromCursor<Id extends string | number, T>(
-  text: string,
-  kind: Id extends string ? 'string' : 'number',
-  build: (position: [number, Id]) => T,
-): T {
+/** A cursor back as the instant and the id (a string for entitlements, a number for audit records); 400 when it is none. */
+function fromCursor(text: string, idType: 'string'): { at: Date; id: string };
+function fromCursor(text: string, idType: 'number'): { at: Date; id: number };
+function fromCursor(text: string, idType: 'string' | 'number'): { at: Date; id: string | number } {
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === kind) {
-      return build(value as [number, Id]);
+    if (Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === idType) {
+      return { at: new Date(value[0] as number), id: value[1] as string | number };
     }
   } catch {
     // refused below
@@ -69,6 +68,8 @@ function fromCursor<Id extends string | number, T>(
     errors: [{ path: 'querystring/cursor', message: 'is not a cursor this API gave out' }],
   });
 }
+
+const toEntitlementCursor = ({ at, id }: { at: Date; id: string }) => ({ createdAt: at, id });
 
 function pageSize(limit: string | undefined): number {
   const size = Number(limit ?? DEFAULT_PAGE);
@@ -161,15 +162,12 @@ export class AdminService {
       resource: query.resource,
       live: query.live === undefined ? undefined : query.live === 'true',
       now,
-      after:
-        query.cursor === undefined
-          ? undefined
-          : fromCursor(query.cursor, 'string', ([at, id]: [number, string]) => ({ createdAt: new Date(at), id })),
+      after: query.cursor === undefined ? undefined : toEntitlementCursor(fromCursor(query.cursor, 'string')),
       limit,
     });
     return {
       entitlements: page.records.map((record) => entitlementView(record, now)),
-      next: page.next === undefined ? null : toCursor([page.next.createdAt.getTime(), page.next.id]),
+      next: page.next === undefined ? null : toCursor(page.next.createdAt, page.next.id),
     };
   }
 
@@ -227,10 +225,7 @@ export class AdminService {
       allow: query.allow === undefined ? undefined : query.allow === 'true',
       from: query.from === undefined ? undefined : new Date(query.from),
       to: query.to === undefined ? undefined : new Date(query.to),
-      before:
-        query.cursor === undefined
-          ? undefined
-          : fromCursor(query.cursor, 'number', ([at, id]: [number, number]) => ({ at: new Date(at), id })),
+      before: query.cursor === undefined ? undefined : fromCursor(query.cursor, 'number'),
       limit: pageSize(query.limit),
     });
     return {
@@ -240,7 +235,7 @@ export class AdminService {
         action: record.action === 'write' ? 'write' : 'read',
         expiresAt: iso(record.expiresAt),
       })),
-      next: page.next === undefined ? null : toCursor([page.next.at.getTime(), page.next.id]),
+      next: page.next === undefined ? null : toCursor(page.next.at, page.next.id),
     };
   }
 

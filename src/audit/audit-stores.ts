@@ -1,24 +1,26 @@
-import type { Kysely, Migration } from 'kysely';
+import type { Generated, Kysely, Migration, Selectable } from 'kysely';
 import type { PostgresStoreConfig, StoreConfig } from '../config/config.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import type { AuditQuery, AuditRecord, AuditStore } from './audit-record.js';
 
-/** One table on both databases; times as epoch milliseconds on SQLite, timestamptz on PostgreSQL. */
-interface AuditTable<Time> {
-  id: number;
-  at: Time;
-  request_id: string;
-  subject: string;
-  client_address: string;
-  kind: string;
-  action: string;
-  target_kind: 'key' | 'bundle';
-  target: string;
-  allow: Time extends Date ? boolean : number;
-  code: string | null;
-  reason: string | null;
-  decided_by: string | null;
-  expires_at: Time | null;
+/** One table on both databases; times and booleans left to each dialect (SQLite numbers, PostgreSQL timestamptz and boolean). */
+interface AuditSchema {
+  audit_records: {
+    id: Generated<number>;
+    at: unknown;
+    request_id: string;
+    subject: string;
+    client_address: string;
+    kind: string;
+    action: string;
+    target_kind: 'key' | 'bundle';
+    target: string;
+    allow: unknown;
+    code: string | null;
+    reason: string | null;
+    decided_by: string | null;
+    expires_at: unknown;
+  };
 }
 
 const migrationFor = (
@@ -52,14 +54,14 @@ const migrationFor = (
 });
 
 /** How one database spells times and booleans. */
-interface Dialect<Time> {
-  time(date: Date): Time;
-  date(time: Time): Date;
-  bool(value: boolean): Time extends Date ? boolean : number;
+interface AuditDialect {
+  time(date: Date): unknown;
+  date(time: unknown): Date;
+  bool(value: boolean): unknown;
 }
 
-function auditStoreOn<Time>(db: Kysely<{ audit_records: AuditTable<Time> }>, dialect: Dialect<Time>): AuditStore {
-  const toRecord = (row: AuditTable<Time>): AuditRecord & { id: number } => ({
+function auditStoreOn(db: Kysely<AuditSchema>, dialect: AuditDialect): AuditStore {
+  const toRecord = (row: Selectable<AuditSchema['audit_records']>): AuditRecord & { id: number } => ({
     id: Number(row.id),
     at: dialect.date(row.at),
     requestId: row.request_id,
@@ -95,25 +97,25 @@ function auditStoreOn<Time>(db: Kysely<{ audit_records: AuditTable<Time> }>, dia
             reason: record.reason,
             decided_by: record.decidedBy,
             expires_at: record.expiresAt === null ? null : dialect.time(record.expiresAt),
-          })) as never,
+          })),
         )
         .execute();
     },
     async query({ subject, allow, from, to, before, limit }: AuditQuery) {
       let query = db.selectFrom('audit_records').selectAll();
-      if (subject !== undefined) query = query.where('subject', '=', subject as never);
-      if (allow !== undefined) query = query.where('allow', '=', dialect.bool(allow) as never);
-      if (from !== undefined) query = query.where('at', '>=', dialect.time(from) as never);
-      if (to !== undefined) query = query.where('at', '<', dialect.time(to) as never);
+      if (subject !== undefined) query = query.where('subject', '=', subject);
+      if (allow !== undefined) query = query.where('allow', '=', dialect.bool(allow));
+      if (from !== undefined) query = query.where('at', '>=', dialect.time(from));
+      if (to !== undefined) query = query.where('at', '<', dialect.time(to));
       if (before !== undefined) {
-        const at = dialect.time(before.at) as never;
-        query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', before.id as never)])]));
+        const at = dialect.time(before.at);
+        query = query.where((eb) => eb.or([eb('at', '<', at), eb.and([eb('at', '=', at), eb('id', '<', before.id)])]));
       }
-      const rows = (await query
+      const rows = await query
         .orderBy('at', 'desc')
         .orderBy('id', 'desc')
         .limit(limit + 1)
-        .execute()) as AuditTable<Time>[];
+        .execute();
       const records = rows.slice(0, limit).map(toRecord);
       const last = records.at(-1);
       return { records, next: rows.length > limit && last ? { at: last.at, id: last.id } : undefined };
@@ -125,22 +127,14 @@ function auditStoreOn<Time>(db: Kysely<{ audit_records: AuditTable<Time> }>, dia
 }
 
 async function openSqliteAuditStore(filename: string): Promise<AuditStore> {
-  const { db } = await openSqliteDatabase<{ audit_records: AuditTable<number> }>(
-    filename,
-    migrationFor('integer', 'integer', 'integer'),
-    'audit_migration',
-  );
-  return auditStoreOn(db, { time: (date) => date.getTime(), date: (time) => new Date(time), bool: (value) => (value ? 1 : 0) });
+  const { db } = await openSqliteDatabase<AuditSchema>(filename, migrationFor('integer', 'integer', 'integer'), 'audit_migration');
+  return auditStoreOn(db, { time: (date) => date.getTime(), date: (time) => new Date(Number(time)), bool: (value) => (value ? 1 : 0) });
 }
 
 async function openPostgresAuditStore(config: PostgresStoreConfig): Promise<AuditStore> {
   const { openPostgresDatabase } = await import('../store/postgres-database.js'); // only when used, as openStore
-  const { db } = await openPostgresDatabase<{ audit_records: AuditTable<Date> }>(
-    config,
-    migrationFor('timestamptz', 'bigserial', 'boolean'),
-    'audit_migration',
-  );
-  return auditStoreOn(db, { time: (date) => date, date: (time) => time, bool: (value) => value });
+  const { db } = await openPostgresDatabase<AuditSchema>(config, migrationFor('timestamptz', 'bigserial', 'boolean'), 'audit_migration');
+  return auditStoreOn(db, { time: (date) => date, date: (time) => time as Date, bool: (value) => value });
 }
 
 /** The audit table beside the entitlements: the same SQLite file or PostgreSQL database. */

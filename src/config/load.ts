@@ -161,8 +161,12 @@ function keySources(env: Env): string[] {
 }
 
 /** The configured CloudFront keys, from the one source set; undefined after a problem (then it is in `errors`). */
-async function configuredKeys(env: Env, secrets: SecretsSource, errors: string[]): Promise<CloudFrontConfig['keys'] | undefined> {
-  const sources = keySources(env);
+async function configuredKeys(
+  env: Env,
+  sources: readonly string[],
+  secrets: SecretsSource,
+  errors: string[],
+): Promise<CloudFrontConfig['keys'] | undefined> {
   if (sources.length > 1) {
     errors.push(
       `CloudFront keys: set one of CLOUDFRONT_KEY_PAIR_ID (one key), CLOUDFRONT_KEY_RING, _FILE or _SECRET_ID; got ${sources.join(' and ')}`,
@@ -234,7 +238,8 @@ async function cloudfrontConfig(
   defaults: string[],
   domainGiven: boolean,
 ): Promise<CloudFrontConfig | undefined> {
-  const given = keySources(env).length > 0;
+  const sources = keySources(env);
+  const given = sources.length > 0;
   if (!env.CLOUDFRONT_DOMAIN) {
     if (given) {
       errors.push(`CLOUDFRONT_DOMAIN: must be set when a CloudFront key is configured${example('CLOUDFRONT_DOMAIN')}`);
@@ -244,7 +249,7 @@ async function cloudfrontConfig(
     return mode === 'development' && !domainGiven ? localEdgeConfig(env, dev, defaults) : undefined;
   }
   if (given) {
-    const keys = await configuredKeys(env, secrets, errors);
+    const keys = await configuredKeys(env, sources, secrets, errors);
     return keys === undefined ? undefined : { domain: env.CLOUDFRONT_DOMAIN, keys };
   }
   if (mode === 'production') {

@@ -331,6 +331,8 @@ function globMatches(pattern: string, text: string): boolean {
   return p === pattern.length;
 }
 
+// Written apart from the broker's own CIDR code (policy/conditions.ts) on purpose: the edge is the oracle the
+// broker's grants are tested against, and a mistake shared by both would pass every test.
 function ipv4(text: string): number | undefined {
   const octets = text.split('.');
   if (octets.length !== 4 || !octets.every((octet) => /^(0|[1-9][0-9]{0,2})$/u.test(octet) && Number(octet) <= 255)) return undefined;
