@@ -26,6 +26,8 @@ const offlineS3: S3Objects = {
   completeMultipart: async () => ({ location: undefined }),
   abortMultipart: async () => undefined,
   head: async () => undefined,
+  readStart: async () => undefined,
+  move: async () => undefined,
   delete: async () => undefined,
   close: () => undefined,
 };

@@ -1,8 +1,10 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
   NotFound,
@@ -24,6 +26,9 @@ export interface UploadedPart {
 export interface StoredObject {
   readonly size: number;
   readonly etag: string;
+  readonly contentType: string | undefined;
+  /** The full-object checksums S3 keeps (base64), by algorithm; a multipart object's composite ones end in `-<parts>`. */
+  readonly checksums: Readonly<Partial<Record<ChecksumAlgorithm, string>>>;
 }
 
 /**
@@ -47,9 +52,18 @@ export interface S3Objects {
   ): Promise<{ location: string | undefined }>;
   abortMultipart(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
+  /** The object's first `bytes` bytes (fewer when it is shorter), or undefined when the key holds nothing. */
+  readStart(key: string, bytes: number): Promise<Uint8Array | undefined>;
+  /** Copies the object to `to`, then deletes it: quarantine keeps rejected bytes out of reach for inspection. */
+  move(key: string, to: string): Promise<void>;
   delete(key: string): Promise<void>;
   close(): void;
 }
+
+const isNotFound = (error: unknown): boolean => {
+  const name = (error as { name?: string }).name;
+  return error instanceof NotFound || name === 'NotFound' || name === 'NoSuchKey';
+};
 
 export function createS3Objects(config: S3Config, client: S3Client = createS3Client(config)): S3Objects {
   const Bucket = config.bucket;
@@ -107,12 +121,32 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
     },
     async head(key) {
       try {
-        const head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
-        return { size: head.ContentLength ?? 0, etag: head.ETag ?? '' };
+        const head = await client.send(new HeadObjectCommand({ Bucket, Key: key, ChecksumMode: 'ENABLED' }));
+        const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
+        if (head.ChecksumSHA256) checksums.SHA256 = head.ChecksumSHA256;
+        if (head.ChecksumCRC32) checksums.CRC32 = head.ChecksumCRC32;
+        if (head.ChecksumCRC32C) checksums.CRC32C = head.ChecksumCRC32C;
+        if (head.ChecksumCRC64NVME) checksums.CRC64NVME = head.ChecksumCRC64NVME;
+        return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', contentType: head.ContentType, checksums };
       } catch (error) {
-        if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return undefined;
+        if (isNotFound(error)) return undefined;
         throw error;
       }
+    },
+    async readStart(key, bytes) {
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket, Key: key, Range: `bytes=0-${Math.max(0, bytes - 1)}` }));
+        return object.Body ? await object.Body.transformToByteArray() : new Uint8Array();
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        // An empty object has no byte 0: S3 answers 416 to any range.
+        if ((error as { name?: string }).name === 'InvalidRange') return new Uint8Array();
+        throw error;
+      }
+    },
+    async move(key, to) {
+      await client.send(new CopyObjectCommand({ Bucket, Key: to, CopySource: `${Bucket}/${encodeURIComponent(key).replaceAll('%2F', '/')}` }));
+      await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
     },
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket, Key: key }));

@@ -1,7 +1,7 @@
 import { encodeKeyForCloudFront } from '../keys/cloudfront-path.js';
 import { compileConditions, type EdgeConditions } from './conditions.js';
 import { compilePattern, type CompiledPattern } from './patterns.js';
-import { POLICY_ID, type Action, type Limits, type Match, type PolicyDocument } from './schema.js';
+import { POLICY_ID, type Action, type Limits, type Match, type PolicyDocument, type Quota } from './schema.js';
 
 export interface CompiledRule {
   readonly id: string;
@@ -13,6 +13,10 @@ export interface CompiledRule {
   readonly createOnly: boolean;
   /** CloudFront conditions on its read grants; undefined when it has none. */
   readonly conditions: EdgeConditions | undefined;
+  /** Upload quotas per subject; undefined when it has none. */
+  readonly quota: Quota | undefined;
+  /** Its download grants need the key's latest upload verified. */
+  readonly requireVerified: boolean;
 }
 
 export interface CompiledBundle {
@@ -59,6 +63,13 @@ export function compilePolicy(document: PolicyDocument): Policy {
     if (rule.bundles && rule.actions.includes('write')) problems.push(`rule "${rule.id}": bundles are read-only`);
     if (rule.createOnly && !rule.actions.includes('write'))
       problems.push(`rule "${rule.id}": createOnly applies to writes, and it grants none`);
+    if (rule.quota !== undefined && !rule.actions.includes('write'))
+      problems.push(`rule "${rule.id}": a quota counts uploads, and it grants none`);
+    if (rule.requireVerified && !rule.actions.includes('read'))
+      problems.push(`rule "${rule.id}": requireVerified applies to reads, and it grants none`);
+    // A bundle's cookies open every key under a prefix: the broker cannot check each key's upload when it sets them.
+    if (rule.requireVerified && rule.bundles)
+      problems.push(`rule "${rule.id}": requireVerified cannot apply to bundles (their cookies open keys the broker never sees)`);
     const resources: CompiledPattern[] = [];
     for (const source of rule.resources ?? []) {
       try {
@@ -85,6 +96,8 @@ export function compilePolicy(document: PolicyDocument): Policy {
       limits: rule.limits ?? {},
       createOnly: rule.createOnly ?? false,
       conditions,
+      quota: rule.quota !== undefined && Object.keys(rule.quota).length > 0 ? rule.quota : undefined,
+      requireVerified: rule.requireVerified ?? false,
     });
   }
   if (problems.length > 0) throw new PolicyError(problems);

@@ -6,7 +6,7 @@ import type { Defaults } from './defaults.js';
 import type { Entitlement } from './entitlement.js';
 import { matchesResolved, resolvePattern } from './patterns.js';
 import { permitsFor, type Permit, type Source } from './permits.js';
-import type { Action, Limits } from './schema.js';
+import type { Action, Limits, Quota } from './schema.js';
 
 export type KeyTarget = { kind: 'key'; key: string };
 export type Target = KeyTarget | { kind: 'bundle'; bundleId: string };
@@ -30,6 +30,10 @@ export type Decision =
       createOnly: boolean;
       /** Present when the grant must carry CloudFront conditions (the rule's and the request's, resolved). */
       conditions?: GrantConditions;
+      /** Present when the rule counts its uploads per subject: the grant must fit it. */
+      quota?: Quota;
+      /** Present when the rule grants downloads only of verified uploads. */
+      requireVerified?: true;
     }
   | { allow: false; code: 'BROKER_FORBIDDEN' | 'BROKER_LIMIT_EXCEEDED'; reason: string; source?: Source };
 
@@ -96,14 +100,23 @@ function conditionsFor(permit: Permit, { ask, edge }: DecisionInput): ReturnType
 }
 
 function allowWith(
-  { source, limits, endsAt, createOnly }: Permit,
+  { source, limits, endsAt, createOnly, quota, requireVerified }: Permit,
   { defaults, ask, now }: DecisionInput,
   conditions: GrantConditions | undefined,
 ): Decision {
   const cap = Math.min(limits.maxTtlSeconds ?? defaults.maxTtlSeconds, defaults.maxTtlSeconds);
   const remaining = endsAt === undefined ? Number.POSITIVE_INFINITY : Math.floor((endsAt.getTime() - now.getTime()) / 1000);
   const ttlSeconds = Math.min(ask.ttlSeconds ?? defaults.defaultTtlSeconds, cap, remaining);
-  return { allow: true, source, ttlSeconds, maxBytes: maxBytesOf(limits, defaults), createOnly, ...(conditions && { conditions }) };
+  return {
+    allow: true,
+    source,
+    ttlSeconds,
+    maxBytes: maxBytesOf(limits, defaults),
+    createOnly,
+    ...(conditions && { conditions }),
+    ...(quota && ask.action === 'write' && { quota }),
+    ...(requireVerified && ask.action === 'read' && { requireVerified: true as const }),
+  };
 }
 
 const describeTarget = (target: Target): string => (target.kind === 'key' ? `key "${target.key}"` : `bundle "${target.bundleId}"`);

@@ -3,7 +3,7 @@ import type { Policy } from './compile.js';
 import type { EdgeConditions } from './conditions.js';
 import { endOf, isLive, type Entitlement } from './entitlement.js';
 import { resolvePattern, type CompiledPattern, type ResolvedPattern } from './patterns.js';
-import type { Action, Limits, Match } from './schema.js';
+import type { Action, Limits, Match, Quota } from './schema.js';
 
 export type Source = { kind: 'rule'; id: string } | { kind: 'entitlement'; id: string };
 
@@ -24,6 +24,10 @@ export interface Permit {
   readonly createOnly: boolean;
   /** CloudFront conditions its read grants must carry (rules only). */
   readonly conditions: EdgeConditions | undefined;
+  /** Upload quotas per subject (rules only). */
+  readonly quota: Quota | undefined;
+  /** Downloads need the key's latest upload verified (rules only). */
+  readonly requireVerified: boolean;
 }
 
 const claimMatches = (actual: unknown, wanted: unknown): boolean =>
@@ -70,6 +74,8 @@ export function* permitsFor(
       endsAt: undefined,
       createOnly: rule.createOnly,
       conditions: rule.conditions,
+      quota: rule.quota,
+      requireVerified: rule.requireVerified,
     };
   }
   for (const entitlement of entitlements) {
@@ -82,6 +88,8 @@ export function* permitsFor(
       endsAt: endOf(entitlement, now),
       createOnly: entitlement.createOnly,
       conditions: undefined,
+      quota: undefined,
+      requireVerified: false,
     };
   }
 }

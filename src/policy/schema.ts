@@ -58,6 +58,30 @@ export const CreateOnlySchema = Type.Boolean({
     'Uploads it grants may create a key, never replace one: PUTs sign `If-None-Match: *` and multipart completion sends it, so S3 answers 412 when the key holds an object. POST forms cannot carry it and are refused.',
 });
 
+export const QuotaSchema = Type.Object(
+  {
+    bytesPerDay: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Bytes a subject may upload under the rule per UTC day: verified bytes plus the size granted to uploads in flight.' }),
+    ),
+    objectsPerDay: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Uploads a subject may be granted under the rule per UTC day, rejected and expired ones not counted.' }),
+    ),
+    concurrentUploads: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Uploads a subject may have granted and not yet verified, rejected or expired at once.' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: "Upload quotas, counted per subject for this rule at grant time; a grant that would exceed one is refused (429).",
+  },
+);
+export type Quota = Static<typeof QuotaSchema>;
+
+export const RequireVerifiedSchema = Type.Boolean({
+  description:
+    "Download grants only for keys whose latest upload the broker verified (its bytes checked against its grant); others are refused with BROKER_UPLOAD_NOT_VERIFIED.",
+});
+
 const ClaimValueSchema = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 
 export const MatchSchema = Type.Object(
@@ -86,6 +110,8 @@ export const RuleSchema = Type.Object(
     createOnly: Type.Optional(CreateOnlySchema),
     /** CloudFront conditions on every read grant the rule makes; S3 URLs cannot carry them, so without CloudFront it grants nothing. */
     conditions: Type.Optional(ConditionsSchema),
+    quota: Type.Optional(QuotaSchema),
+    requireVerified: Type.Optional(RequireVerifiedSchema),
   },
   { additionalProperties: false },
 );

@@ -8,11 +8,14 @@ export interface FakeS3Objects extends S3Objects {
   /** The size the completed object will have (default: the sum of its parts). */
   completedSize?: number;
   readonly objects: Map<string, StoredObject>;
+  /** Bytes of objects put with `put`; others read as zeros. */
+  put(key: string, body: Uint8Array, contentType: string): void;
 }
 
 export function fakeS3Objects(): FakeS3Objects {
   const uploads = new Map<string, { key: string; parts: UploadedPart[] }>();
   const objects = new Map<string, StoredObject>();
+  const bodies = new Map<string, Uint8Array>();
   let next = 0;
   const fake: FakeS3Objects = {
     calls: [],
@@ -41,7 +44,7 @@ export function fakeS3Objects(): FakeS3Objects {
         throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
       }
       const size = fake.completedSize ?? upload.parts.reduce((sum, part) => sum + part.size, 0);
-      objects.set(key, { size, etag: '"multipart-etag-3"' });
+      objects.set(key, { size, etag: '"multipart-etag-3"', contentType: 'application/octet-stream', checksums: {} });
       uploads.delete(uploadId);
       return { location: `https://s3.example/bucket/${key}` };
     },
@@ -53,9 +56,26 @@ export function fakeS3Objects(): FakeS3Objects {
       fake.calls.push(`head ${key}`);
       return objects.get(key);
     },
+    async readStart(key, bytes) {
+      fake.calls.push(`read ${key}`);
+      const object = objects.get(key);
+      if (!object) return undefined;
+      return (bodies.get(key) ?? new Uint8Array(object.size)).slice(0, bytes);
+    },
+    async move(key, to) {
+      fake.calls.push(`move ${key} ${to}`);
+      const object = objects.get(key);
+      if (object) objects.set(to, object);
+      objects.delete(key);
+    },
     async delete(key) {
       fake.calls.push(`delete ${key}`);
       objects.delete(key);
+      bodies.delete(key);
+    },
+    put(key, body, contentType) {
+      objects.set(key, { size: body.length, etag: `"etag-${next++}"`, contentType, checksums: {} });
+      bodies.set(key, body);
     },
     close() {},
   };

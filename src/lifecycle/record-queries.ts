@@ -1,0 +1,201 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { LifecycleDialect, LifecycleSchema } from './lifecycle-schema.js';
+import type { UploadRecord, UploadRecordStore } from './upload-records.js';
+
+type Row = Selectable<LifecycleSchema['upload_records']>;
+
+/** States whose upload still counts against a quota: in flight, or verified. */
+const COUNTED = ['granted', 'uploaded', 'verified'] as const;
+
+/** The upload records on either database: the queries are the same, only the values' spelling differs. */
+export function recordQueries(db: Kysely<LifecycleSchema>, dialect: LifecycleDialect): UploadRecordStore {
+  const toRecord = (row: Row): UploadRecord => ({
+    id: row.id,
+    key: row.key,
+    subject: row.subject,
+    source: { kind: row.source_kind === 'entitlement' ? 'entitlement' : 'rule', id: row.source_id },
+    kind: row.kind,
+    multipartUploadId: row.multipart_upload_id,
+    contentType: row.content_type,
+    maxBytes: Number(row.max_bytes),
+    exactSize: Boolean(row.exact_size),
+    checksum: row.checksum_algorithm !== null && row.checksum !== null ? { algorithm: row.checksum_algorithm, value: row.checksum } : null,
+    grantedAt: dialect.date(row.granted_at),
+    expiresAt: dialect.date(row.expires_at),
+    updatedAt: dialect.date(row.updated_at),
+    state: row.state,
+    reason: row.reason,
+    size: row.size === null ? null : Number(row.size),
+    etag: row.etag,
+  });
+
+  const newest = (key: string) =>
+    db.selectFrom('upload_records').selectAll().where('key', '=', key).orderBy('granted_at', 'desc').orderBy('id', 'desc').limit(1);
+
+  return {
+    async create(record, quotaCheck) {
+      const values = {
+        id: record.id,
+        key: record.key,
+        subject: record.subject,
+        source_kind: record.source.kind,
+        source_id: record.source.id,
+        kind: record.kind,
+        multipart_upload_id: record.multipartUploadId,
+        content_type: record.contentType,
+        max_bytes: dialect.size(record.maxBytes),
+        exact_size: dialect.bool(record.exactSize),
+        checksum_algorithm: record.checksum?.algorithm ?? null,
+        checksum: record.checksum?.value ?? null,
+        granted_at: dialect.time(record.grantedAt),
+        expires_at: dialect.time(record.expiresAt),
+        updated_at: dialect.time(record.grantedAt),
+        state: 'granted' as const,
+        reason: null,
+        size: null,
+        etag: null,
+        claimed_until: null,
+      };
+      if (quotaCheck === undefined) {
+        await db.insertInto('upload_records').values(values).execute();
+        return;
+      }
+      await db.transaction().execute(async (trx) => {
+        // One writer per subject and source at a time, so grants racing each other cannot share one remainder.
+        // SQLite needs no lock: the store's one connection runs one transaction at a time.
+        if (dialect.kind === 'postgres') {
+          await sql`select pg_advisory_xact_lock(hashtextextended(${`${record.subject}\n${record.source.kind}:${record.source.id}`}, 0))`.execute(
+            trx,
+          );
+        }
+        // An upload still `granted` past its expiry and the grace no longer counts: the sweeper will call it expired.
+        const liveSince = dialect.time(new Date(record.grantedAt.getTime() - quotaCheck.graceMs));
+        const mine = trx
+          .selectFrom('upload_records')
+          .where('subject', '=', record.subject)
+          .where('source_kind', '=', record.source.kind)
+          .where('source_id', '=', record.source.id)
+          .where((eb) => eb.or([eb('state', '!=', 'granted'), eb('expires_at', '>', liveSince)]));
+        const today = await mine
+          .where('granted_at', '>=', dialect.time(quotaCheck.dayStart))
+          .where('state', 'in', COUNTED)
+          .select((eb) => [
+            eb.fn.countAll().as('objects'),
+            sql<string | number | null>`sum(case when state = 'verified' then coalesce(size, max_bytes) else max_bytes end)`.as('bytes'),
+          ])
+          .executeTakeFirstOrThrow();
+        const flying = await mine
+          .where('state', 'in', ['granted', 'uploaded'])
+          .select((eb) => [eb.fn.countAll().as('count'), sql<unknown>`min(expires_at)`.as('first')])
+          .executeTakeFirstOrThrow();
+        quotaCheck.check({
+          bytesToday: Number(today.bytes ?? 0),
+          objectsToday: Number(today.objects),
+          inFlight: Number(flying.count),
+          firstInFlightEndsAt:
+            flying.first === null || flying.first === undefined
+              ? undefined
+              : new Date(dialect.date(flying.first).getTime() + quotaCheck.graceMs),
+        });
+        await trx.insertInto('upload_records').values(values).execute();
+      });
+    },
+
+    async latestForKey(key) {
+      const row = await newest(key).executeTakeFirst();
+      return row === undefined ? undefined : toRecord(row);
+    },
+
+    async latestForKeys(keys) {
+      const found = new Map<string, UploadRecord>();
+      if (keys.length === 0) return found;
+      const rows = await db
+        .selectFrom('upload_records')
+        .selectAll()
+        .where('key', 'in', [...new Set(keys)])
+        .orderBy('granted_at', 'desc')
+        .orderBy('id', 'desc')
+        .execute();
+      for (const row of rows) if (!found.has(row.key)) found.set(row.key, toRecord(row));
+      return found;
+    },
+
+    async byId(id) {
+      const row = await db.selectFrom('upload_records').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? undefined : toRecord(row);
+    },
+
+    async claim(id, from, found, now, leaseUntil) {
+      const result = await db
+        .updateTable('upload_records')
+        .set({
+          state: 'uploaded',
+          size: dialect.size(found.size),
+          etag: found.etag,
+          reason: null,
+          claimed_until: dialect.time(leaseUntil),
+          updated_at: dialect.time(now),
+        })
+        .where('id', '=', id)
+        .where('state', '=', from)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', dialect.time(now))]))
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async finish(id, from, outcome, now) {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('upload_records')
+          .set({ state: outcome.state, reason: outcome.reason, claimed_until: null, updated_at: dialect.time(now) })
+          .where('id', '=', id)
+          .where('state', '=', from)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) return false;
+        const at = dialect.time(now);
+        await trx
+          .insertInto('upload_events')
+          .values({ id: outcome.event.id, type: outcome.event.type, record_id: id, payload: outcome.event.payload, created_at: at })
+          .execute();
+        if (outcome.deliverTo.length > 0) {
+          await trx
+            .insertInto('webhook_deliveries')
+            .values(
+              outcome.deliverTo.map((url) => ({
+                event_id: outcome.event.id,
+                url,
+                state: 'pending' as const,
+                attempts: 0,
+                next_attempt_at: at,
+                last_error: null,
+                delivered_at: null,
+                updated_at: at,
+              })),
+            )
+            .execute();
+        }
+        return true;
+      });
+    },
+
+    async overdue(before, now, limit) {
+      const rows = await db
+        .selectFrom('upload_records')
+        .selectAll()
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('state', '=', 'granted'), eb('expires_at', '<', dialect.time(before))]),
+            eb.and([eb('state', '=', 'uploaded'), eb('claimed_until', '<=', dialect.time(now))]),
+          ]),
+        )
+        .orderBy('expires_at')
+        .limit(limit)
+        .execute();
+      return rows.map(toRecord);
+    },
+
+    async shutdown() {
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import type { Source } from '../policy/permits.js';
+import type { Quota } from '../policy/schema.js';
+import type { UploadKind, UploadState } from './lifecycle-schema.js';
+
+export type { UploadKind, UploadState } from './lifecycle-schema.js';
+
+export type UploadEventType = 'upload.verified' | 'upload.rejected' | 'upload.expired';
+
+/** What an upload grant allowed, and what became of it. */
+export interface UploadRecord {
+  readonly id: string;
+  readonly key: string;
+  readonly subject: string;
+  readonly source: Source;
+  readonly kind: UploadKind;
+  readonly multipartUploadId: string | null;
+  readonly contentType: string;
+  readonly maxBytes: number;
+  /** A PUT and a multipart upload sign their exact length; a POST form a range up to maxBytes. */
+  readonly exactSize: boolean;
+  readonly checksum: { readonly algorithm: string; readonly value: string } | null;
+  readonly grantedAt: Date;
+  readonly expiresAt: Date;
+  readonly updatedAt: Date;
+  readonly state: UploadState;
+  readonly reason: string | null;
+  readonly size: number | null;
+  readonly etag: string | null;
+}
+
+export type NewUploadRecord = Omit<UploadRecord, 'updatedAt' | 'state' | 'reason' | 'size' | 'etag'>;
+
+/** What one subject holds under one rule, as quotas count it. */
+export interface QuotaUsage {
+  /** Verified bytes plus the bytes granted to uploads in flight, granted since the start of the day. */
+  readonly bytesToday: number;
+  /** Uploads granted since the start of the day, neither rejected nor expired. */
+  readonly objectsToday: number;
+  /** Uploads granted and not yet verified, rejected or expired. */
+  readonly inFlight: number;
+  /** When the oldest upload in flight stops counting at the latest (its expiry plus the grace). */
+  readonly firstInFlightEndsAt: Date | undefined;
+}
+
+/** The event written with a state change: the webhook body every receiver gets. */
+export interface UploadEvent {
+  readonly id: string;
+  readonly type: UploadEventType;
+  readonly payload: string;
+}
+
+export interface Outcome {
+  readonly state: 'verified' | 'rejected' | 'expired';
+  readonly reason: string | null;
+  readonly event: UploadEvent;
+  /** The webhook URLs to deliver the event to, each a pending delivery written with it. */
+  readonly deliverTo: readonly string[];
+}
+
+/** Thrown inside `create` when the quota check refuses: nothing is written. */
+export class QuotaRefusal extends Error {
+  constructor(
+    readonly quota: keyof Quota,
+    readonly detail: string,
+    readonly resetsAt: Date,
+  ) {
+    super(detail);
+    this.name = 'QuotaRefusal';
+  }
+}
+
+/**
+ * The upload records port. Writes that change a record's state are conditional
+ * on the state read, so two replicas (or a client's confirmation racing an S3
+ * event) never both act on one record.
+ */
+export interface UploadRecordStore {
+  /**
+   * Writes the record; with a quota, first counts the subject's usage under the source and lets `check` refuse
+   * (by throwing), all under one lock per subject and source, so concurrent grants cannot share one remainder.
+   */
+  create(record: NewUploadRecord, quotaCheck?: { dayStart: Date; graceMs: number; check: (usage: QuotaUsage) => void }): Promise<void>;
+  /** The newest record for a key, whoever holds it. */
+  latestForKey(key: string): Promise<UploadRecord | undefined>;
+  /** The newest record for each key that has one. */
+  latestForKeys(keys: readonly string[]): Promise<Map<string, UploadRecord>>;
+  byId(id: string): Promise<UploadRecord | undefined>;
+  /**
+   * Moves a record from `from` to `uploaded`, noting what was found, and leases it until `leaseUntil`:
+   * false when its state changed meanwhile or another verifier's lease is still running.
+   */
+  claim(id: string, from: UploadState, found: { size: number; etag: string }, now: Date, leaseUntil: Date): Promise<boolean>;
+  /** Ends a claimed (or, for `expired`, a granted) record and writes its event and deliveries in the same transaction. */
+  finish(id: string, from: UploadState, outcome: Outcome, now: Date): Promise<boolean>;
+  /** Granted records whose grant ended before `before`, and uploaded ones whose verifier's lease ran out: what the sweeper settles. */
+  overdue(before: Date, now: Date, limit: number): Promise<UploadRecord[]>;
+  shutdown(): Promise<void>;
+}
