@@ -6,7 +6,7 @@ import pg from 'pg';
 import { cachedEntitlementStore } from '../../src/store/entitlement-cache.js';
 import { openStore } from '../../src/store/entitlement-store.js';
 import { openMultipartStore } from '../../src/store/multipart-store.js';
-import { PendingMigrationsError } from '../../src/store/postgres-database.js';
+import { openPostgresDatabase, PendingMigrationsError } from '../../src/store/postgres-database.js';
 import { testApp } from '../helpers/app.js';
 import { testConfig } from '../helpers/config.js';
 import { startPostgres } from '../helpers/postgres.js';
@@ -16,6 +16,8 @@ import { multipartStoreContract } from './multipart-store.js';
 import { policyCasesContract } from './policy-cases.js';
 import { auditStoreContract } from './audit-store.js';
 import { openAuditStore } from '../../src/audit/audit-stores.js';
+import { lifecycleMigrations, postgresLifecycleDialect, type LifecycleSchema } from '../../src/lifecycle/lifecycle-schema.js';
+import { outboxStoreContract } from './outbox-store.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -27,6 +29,11 @@ entitlementStoreContract('PostgreSQL store', async () => openStore(await freshDa
 multipartStoreContract('PostgreSQL multipart store', async () => openMultipartStore(await freshDatabase()));
 policyCasesContract('PostgreSQL store', async () => openStore(await freshDatabase()));
 auditStoreContract('PostgreSQL audit store', async () => openAuditStore(await freshDatabase()));
+outboxStoreContract('PostgreSQL webhook outbox', async () => {
+  const config = await freshDatabase();
+  const { db } = await openPostgresDatabase<LifecycleSchema>(config, lifecycleMigrations(postgresLifecycleDialect), 'lifecycle_migration');
+  return { db, dialect: postgresLifecycleDialect };
+});
 
 describe('PostgreSQL store shared by several replicas', () => {
   test('what one replica creates or revokes, another sees at once', async () => {

@@ -12,6 +12,9 @@ import { multipartStoreContract } from './multipart-store.js';
 import { policyCasesContract } from './policy-cases.js';
 import { auditStoreContract } from './audit-store.js';
 import { openAuditStore } from '../../src/audit/audit-stores.js';
+import { lifecycleMigrations, sqliteLifecycleDialect, type LifecycleSchema } from '../../src/lifecycle/lifecycle-schema.js';
+import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
+import { outboxStoreContract } from './outbox-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'entitlement-store-contract-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -28,6 +31,10 @@ entitlementStoreContract('SQLite store in a file (openStore)', () => openStore({
 multipartStoreContract('SQLite multipart store in a file', () => openMultipartStore({ kind: 'sqlite', filename: freshFilename() }));
 policyCasesContract('SQLite store', () => openSqliteStore(':memory:'));
 auditStoreContract('SQLite audit store', () => openAuditStore({ kind: 'sqlite', filename: ':memory:' }));
+outboxStoreContract('SQLite webhook outbox', async () => {
+  const { db } = await openSqliteDatabase<LifecycleSchema>(':memory:', lifecycleMigrations(sqliteLifecycleDialect), 'lifecycle_migration');
+  return { db, dialect: sqliteLifecycleDialect };
+});
 
 describe('SQLite file store shared by the CLI and a running broker', () => {
   let filename: string;
