@@ -12,6 +12,7 @@ import { clientErrorHandler } from './errors/client-errors.js';
 import { problemPlugin } from './errors/error-handler.js';
 import { problemFormatter } from './errors/problem.js';
 import { grantsPlugin } from './grants/grants-plugin.js';
+import { lifecyclePlugin, type LifecycleStore } from './lifecycle/lifecycle-plugin.js';
 import { docsPlugin } from './plugins/docs.js';
 import { jsonBodyPlugin } from './plugins/json-body.js';
 import { rateLimitsPlugin } from './plugins/rate-limits.js';
@@ -26,6 +27,7 @@ import { myEntitlementsRoutes } from './routes/my-entitlements.js';
 import { multipartRoutes } from './routes/multipart.js';
 import { uppySignRoutes } from './routes/uppy-sign.js';
 import { uploadRoutes } from './routes/uploads.js';
+import { uploadStatusRoutes } from './routes/upload-status.js';
 import { s3ObjectsPlugin, type S3Objects } from './objects/s3-objects.js';
 import { multipartStorePlugin, type MultipartStore } from './store/multipart-store.js';
 import { cloudfrontSignerPlugin } from './signing/cloudfront-signer.js';
@@ -41,6 +43,7 @@ export interface AppOptions {
   readonly s3Signer?: S3Signer;
   readonly s3Objects?: S3Objects;
   readonly multipartStore?: MultipartStore;
+  readonly lifecycleStore?: LifecycleStore;
   /** Told about every decision, beside the log and metrics. */
   readonly decisionRecorder?: DecisionRecorder;
   readonly now?: () => Date;
@@ -113,6 +116,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(cloudfrontSignerPlugin, { config: config.cloudfront });
   await app.register(auditPlugin, { config: config.audit, store: config.store });
   await app.register(decisionRecorderPlugin, { also: options.decisionRecorder });
+  await app.register(lifecyclePlugin, { config, store: options.lifecycleStore, now: options.now });
   await app.register(grantsPlugin, { config, now: options.now ?? (() => new Date()) });
 
   await app.register(operationRoutes);
@@ -128,6 +132,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       reply.header('cache-control', 'no-store');
     });
     await authenticated.register(uploadRoutes);
+    await authenticated.register(uploadStatusRoutes, { config });
     await authenticated.register(multipartRoutes);
     await authenticated.register(uppySignRoutes);
     // Uppy 5's Companion protocol, with Companion's error shape inside its prefix only.

@@ -1,3 +1,4 @@
+import type { WebhookConfig } from '../webhooks/delivery.js';
 import type { Policy } from '../policy/compile.js';
 import type { TokenRules } from '../auth/token-rules.js';
 import type { Defaults } from '../policy/defaults.js';
@@ -74,6 +75,17 @@ export interface AuditConfig {
   readonly queueMax: number;
 }
 
+/** The upload lifecycle: how overdue uploads are settled, where rejected bytes go, where S3 events arrive. */
+export interface UploadsConfig {
+  readonly graceSeconds: number;
+  /** 0: this replica does not sweep. */
+  readonly sweepIntervalMs: number;
+  /** Rejected objects move under it; unset, they are deleted. */
+  readonly quarantinePrefix: string | undefined;
+  /** S3 event notifications (ObjectCreated) arrive on this SQS queue; SQS's endpoint when not AWS's. */
+  readonly eventsQueue: { readonly url: string; readonly endpoint: string | undefined } | undefined;
+}
+
 /** The broker's whole configuration, validated once at start-up and passed in; nothing reads process.env later. */
 export interface Config {
   readonly mode: Mode;
@@ -96,6 +108,9 @@ export interface Config {
   readonly decisionCache: { readonly maxAgeMs: number; readonly maxSubjects: number };
   readonly rateLimits: RateLimitConfig;
   readonly audit: AuditConfig;
+  readonly uploads: UploadsConfig;
+  /** Signed events to the application (Standard Webhooks); undefined, events are recorded and not sent. */
+  readonly webhooks: WebhookConfig | undefined;
   /** The token scope the admin API requires. */
   readonly admin: { readonly scope: string };
   /** What runs on a development default, for the start-up banner. */

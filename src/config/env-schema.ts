@@ -92,6 +92,21 @@ export const EnvSchema = Type.Object({
   ),
   UPLOAD_MAX_BYTES: Type.Optional(Type.Integer({ minimum: 1, maximum: S3_MAX_OBJECT_BYTES, examples: [104857600] })),
 
+  UPLOAD_GRACE_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86_400, examples: [900] })),
+  UPLOAD_SWEEP_INTERVAL_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400, examples: [60] })),
+  // A key prefix of its own: letters, digits and the key grammar's safe punctuation, ending with a slash.
+  UPLOAD_QUARANTINE_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9!_.*()\'-]*(/[A-Za-z0-9!_.*()\'-]+)*/$', examples: ['quarantine/'] })),
+  S3_EVENTS_QUEUE_URL: Type.Optional(
+    Type.String({ pattern: '^https?://[^\\s/]+/\\S+$', examples: ['https://sqs.eu-west-1.amazonaws.com/123456789012/broker-uploads'] }),
+  ),
+  AWS_ENDPOINT_URL_SQS: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', examples: ['http://localhost:4566'] })),
+  WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1, examples: ['https://app.example.com/hooks/uploads'] })),
+  WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^whsec_', examples: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] })),
+  WEBHOOK_MAX_ATTEMPTS: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, examples: [12] })),
+  WEBHOOK_RETRY_BASE_MS: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000, examples: [2000] })),
+  WEBHOOK_RETRY_MAX_MS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, examples: [3600000] })),
+  WEBHOOK_TIMEOUT_MS: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000, examples: [5000] })),
+
   COOKIE_DOMAIN: Type.Optional(Type.String({ pattern: '^\\.?[a-z0-9.-]+$', examples: ['.example.com'] })),
   COOKIE_SAMESITE: Type.Optional(Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { examples: ['lax'] })),
   COOKIE_SECURE: Type.Optional(Type.Boolean({ examples: [true] })),

@@ -39,6 +39,9 @@ export function fixedConfig(overrides: Partial<Config> = {}): Config {
     rateLimits: { perSubject: 0, perAddress: 0, windowMs: 60_000, redisUrl: undefined, onStoreFailure: 'open' },
     // Off unless a test asks: most tests write to the store behind the app's back and expect it seen at once.
     decisionCache: { maxAgeMs: 0, maxSubjects: 10_000 },
+    // Sweeps and events only where a test starts them.
+    uploads: { graceSeconds: 900, sweepIntervalMs: 0, quarantinePrefix: undefined, eventsQueue: undefined },
+    webhooks: undefined,
     developmentDefaults: [],
     ...overrides,
   };

@@ -15,6 +15,7 @@ import { loadDevelopmentSecrets, type DevelopmentSecrets } from './development-s
 import { EnvSchema, type Env, type EnvName } from './env-schema.js';
 import { DEVELOPMENT_BUCKET, productionProblems } from './production.js';
 import { readSecretString } from './secrets-manager.js';
+import { validateWebhookSecret, type WebhookConfig } from '../webhooks/delivery.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -35,7 +36,7 @@ const example = (name: EnvName): string => {
 };
 
 /** Variables whose values never appear in an error: secrets, or documents that may hold them. */
-const HIDDEN = new Set<EnvName>(['JWT_SECRET', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_KEY_RING', 'DATABASE_URL', 'REDIS_URL']);
+const HIDDEN = new Set<EnvName>(['JWT_SECRET', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_KEY_RING', 'DATABASE_URL', 'REDIS_URL', 'WEBHOOK_SECRET']);
 
 /** Turns the raw environment into typed values, collecting every problem instead of stopping at the first. */
 export function parseEnv(raw: Readonly<Record<string, string | undefined>>): { env: Env; errors: string[] } {
@@ -314,6 +315,41 @@ export const DEFAULT_ADMIN_SCOPE = 'broker:admin';
 /** A grant waits at most this long on the database, then fails with 503 rather than hang. */
 export const DEFAULT_DATABASE_TIMEOUT_MS = 2000;
 
+/** Webhook receivers and the secret that signs for them; the secret is never shown, only what is wrong with it. */
+function webhookConfig(env: Env, mode: Mode, errors: string[]): WebhookConfig | undefined {
+  const urls = [...new Set((env.WEBHOOK_URLS ?? '').split(',').map((url) => url.trim()))].filter((url) => url !== '');
+  for (const url of urls) {
+    const parsed = URL.parse(url);
+    if (parsed === null || !['http:', 'https:'].includes(parsed.protocol) || parsed.username !== '' || parsed.password !== '') {
+      errors.push(`WEBHOOK_URLS: "${parsed === null ? url : `${parsed.origin}${parsed.pathname}`}" is not an http(s) URL without credentials${example('WEBHOOK_URLS')}`);
+    } else if (mode === 'production' && parsed.protocol !== 'https:') {
+      errors.push(`WEBHOOK_URLS: "${parsed.origin}${parsed.pathname}" is not https; production sends events over https only`);
+    }
+  }
+  if (urls.length === 0) {
+    if (env.WEBHOOK_SECRET !== undefined) errors.push('WEBHOOK_SECRET: set, but WEBHOOK_URLS names no receiver');
+    return undefined;
+  }
+  if (env.WEBHOOK_SECRET === undefined) {
+    errors.push(`WEBHOOK_SECRET: required with WEBHOOK_URLS; make one with \`echo whsec_$(openssl rand -base64 32)\``);
+    return undefined;
+  }
+  const problem = validateWebhookSecret(env.WEBHOOK_SECRET);
+  if (problem !== undefined) errors.push(`WEBHOOK_SECRET: ${problem} (the value is not shown)`);
+  const retryBaseMs = env.WEBHOOK_RETRY_BASE_MS ?? 2000;
+  const retryMaxMs = env.WEBHOOK_RETRY_MAX_MS ?? 3_600_000;
+  if (retryBaseMs > retryMaxMs) errors.push(`WEBHOOK_RETRY_BASE_MS: ${retryBaseMs} exceeds WEBHOOK_RETRY_MAX_MS (${retryMaxMs})`);
+  return {
+    urls,
+    secret: env.WEBHOOK_SECRET,
+    maxAttempts: env.WEBHOOK_MAX_ATTEMPTS ?? 12,
+    retryBaseMs,
+    retryMaxMs,
+    timeoutMs: env.WEBHOOK_TIMEOUT_MS ?? 5000,
+    pollMs: Math.min(1000, retryBaseMs),
+  };
+}
+
 /** Validates the whole environment at once; every problem names its variable and shows a right value. */
 export async function loadConfig(raw: Readonly<Record<string, string | undefined>>): Promise<ConfigResult> {
   const { env, errors } = parseEnv(raw);
@@ -348,6 +384,10 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^\s/]+$/u.test(origin)) errors.push(`CORS_ORIGINS: "${origin}" is not an origin${example('CORS_ORIGINS')}`);
   }
+
+  const webhooks = webhookConfig(env, mode, errors);
+  if (mode === 'production' && env.S3_EVENTS_QUEUE_URL?.startsWith('http://'))
+    errors.push('S3_EVENTS_QUEUE_URL: must use https in production');
 
   if (mode === 'production') errors.push(...(await productionProblems({ env, raw, verification, cloudfront, corsOrigins, dataDir })));
 
@@ -389,6 +429,16 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
         maxAgeMs: Math.round((env.REVOCATION_MAX_DELAY_SECONDS ?? DEFAULT_REVOCATION_MAX_DELAY_SECONDS) * 1000),
         maxSubjects: env.DECISION_CACHE_SUBJECTS ?? 10_000,
       },
+      uploads: {
+        graceSeconds: env.UPLOAD_GRACE_SECONDS ?? 900,
+        sweepIntervalMs: (env.UPLOAD_SWEEP_INTERVAL_SECONDS ?? 60) * 1000,
+        quarantinePrefix: env.UPLOAD_QUARANTINE_PREFIX,
+        eventsQueue:
+          env.S3_EVENTS_QUEUE_URL === undefined
+            ? undefined
+            : { url: env.S3_EVENTS_QUEUE_URL, endpoint: env.AWS_ENDPOINT_URL_SQS ?? (raw.AWS_ENDPOINT_URL?.trim() || undefined) },
+      },
+      webhooks,
       developmentDefaults: defaults,
     },
   };

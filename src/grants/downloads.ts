@@ -3,6 +3,8 @@ import { checkObjectKey } from '../keys/object-key.js';
 import { hasActiveExtension } from '../policy/active-content.js';
 import { callerIpv4, neverOpens, type AskedConditions } from '../policy/conditions.js';
 import { shareableExpiry, type CloudFrontSigner } from '../signing/cloudfront-signer.js';
+import type { UploadLifecycle } from '../lifecycle/upload-lifecycle.js';
+import type { UploadRecord } from '../lifecycle/upload-records.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
 import { contentDisposition, type Disposition } from './content-disposition.js';
@@ -18,10 +20,22 @@ function dispositionFor(key: string, asked: Disposition | undefined, filename: s
   return disposition === undefined ? undefined : contentDisposition(disposition, filename);
 }
 
+/** Why a rule that requires verified uploads cannot grant this key, or undefined when its latest upload is verified. */
+function unverified(record: UploadRecord | undefined): string | undefined {
+  if (record === undefined) return 'the broker has no verified upload of this key';
+  if (record.state === 'verified') return undefined;
+  return `its latest upload is ${record.state}${record.reason === null ? '' : ` (${record.reason})`}, not verified`;
+}
+
 /** Download grants: per key a CloudFront signed URL, or an S3 presigned GET where no CDN is configured, or the reason there is none. */
 export class DownloadGrants {
   constructor(
-    private readonly deps: { readonly authorizer: Authorizer; readonly s3: S3Signer; readonly cloudfront: CloudFrontSigner | undefined },
+    private readonly deps: {
+      readonly authorizer: Authorizer;
+      readonly s3: S3Signer;
+      readonly cloudfront: CloudFrontSigner | undefined;
+      readonly lifecycle: UploadLifecycle;
+    },
   ) {}
 
   async grant(caller: Caller, request: DownloadsRequest): Promise<DownloadResult[]> {
@@ -35,16 +49,24 @@ export class DownloadGrants {
     const { now } = authorization;
     const { cloudfront, s3 } = this.deps;
     let deadline: Promise<Date | undefined> | undefined; // asked once per request, and only if an S3 grant is made
-    const results: DownloadResult[] = [];
-    for (const key of keys) {
+    const decisions = keys.map((key) => {
       const check = checkObjectKey(key);
-      if (!check.ok) {
-        results.push({ key, error: { code: 'BROKER_INVALID_KEY', detail: check.reason } });
+      if (!check.ok) return { key, error: { code: 'BROKER_INVALID_KEY' as const, detail: check.reason } };
+      const decision = authorization.check({ action: 'read', target: { kind: 'key', key }, ttlSeconds, conditions: asked });
+      return decision.allow ? { key, decision } : { key, error: { code: decision.code, detail: decision.reason } };
+    });
+    // One query for every key whose rule wants its upload verified; none when no rule does.
+    const mustBeVerified = decisions.flatMap((entry) => (entry.decision?.requireVerified ? [entry.key] : []));
+    const uploads = mustBeVerified.length === 0 ? undefined : await this.deps.lifecycle.latestForKeys(mustBeVerified);
+    const results: DownloadResult[] = [];
+    for (const { key, decision, error } of decisions) {
+      if (decision === undefined) {
+        results.push({ key, error });
         continue;
       }
-      const decision = authorization.check({ action: 'read', target: { kind: 'key', key }, ttlSeconds, conditions: asked });
-      if (!decision.allow) {
-        results.push({ key, error: { code: decision.code, detail: decision.reason } });
+      const notVerified = decision.requireVerified ? unverified(uploads?.get(key)) : undefined;
+      if (notVerified !== undefined) {
+        results.push({ key, error: { code: 'BROKER_UPLOAD_NOT_VERIFIED', detail: notVerified } });
         continue;
       }
       const responseDisposition = dispositionFor(key, disposition, filename);

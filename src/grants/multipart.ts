@@ -1,5 +1,6 @@
 import { BrokerError } from '../errors/catalogue.js';
 import type { S3Objects } from '../objects/s3-objects.js';
+import type { UploadLifecycle } from '../lifecycle/upload-lifecycle.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { MultipartStore, MultipartUpload } from '../store/multipart-store.js';
 import type { Authorizer, Caller } from './authorizer.js';
@@ -84,6 +85,7 @@ interface Dependencies {
   readonly s3: S3Signer;
   readonly objects: S3Objects;
   readonly store: MultipartStore;
+  readonly lifecycle: UploadLifecycle;
 }
 
 /** S3's refusals the caller caused (wrong ETags, parts out of order, an upload S3 no longer knows), and S3's failures. */
@@ -131,6 +133,29 @@ export class MultipartGrants {
       .catch((error: unknown) => {
         throw storageError(error, 'start the upload');
       });
+    try {
+      await this.deps.lifecycle.granted(
+        {
+          key,
+          subject: caller.principal.sub,
+          source: decision.source,
+          kind: 'multipart',
+          multipartUploadId: uploadId,
+          contentType: request.contentType,
+          maxBytes: request.contentLength,
+          exactSize: true,
+          // Parts carry their own checksums; the object's is a checksum of checksums S3 computes, not one the caller gave.
+          checksum: null,
+          grantedAt: now,
+          expiresAt,
+        },
+        decision.quota,
+      );
+    } catch (error) {
+      // A refused grant (a quota) leaves nothing behind on S3.
+      await this.deps.objects.abortMultipart(key, uploadId).catch(() => undefined);
+      throw error;
+    }
     await this.deps.store.create({
       uploadId,
       key,
@@ -237,22 +262,29 @@ export class MultipartGrants {
       await this.deps.store.close(uploadId, 'aborted', authorization.now);
       throw objectExists(upload.key);
     }
-    // S3 cannot cap a multipart object's size: the broker checks it, and deletes an object that breaks the grant.
-    const stored = await this.deps.objects.head(upload.key).catch((error: unknown) => {
-      throw storageError(error, 'check the completed object');
+    // S3 cannot cap a multipart object's size: the broker verifies the object against its grant, as for every upload,
+    // and an object that breaks it is removed.
+    const settled = await this.deps.lifecycle.settleAndWait(upload.key, 'multipart').catch((error: unknown) => {
+      throw error instanceof BrokerError ? error : storageError(error, 'check the completed object');
     });
-    if (stored?.size !== upload.contentLength) {
+    if (settled === undefined) {
+      // Started before upload records existed: nothing says what it may hold, so it is not kept.
       await this.deps.objects.delete(upload.key).catch((error: unknown) => {
-        throw storageError(error, 'delete an object that breaks its grant');
+        throw storageError(error, 'delete an object that cannot be verified');
       });
       await this.deps.store.close(uploadId, 'aborted', authorization.now);
-      throw new BrokerError(
-        'BROKER_UPLOAD_REJECTED',
-        `the completed object has ${stored?.size ?? 0} bytes; the grant was for exactly ${upload.contentLength}, so it was deleted`,
-      );
+      throw new BrokerError('BROKER_UPLOAD_REJECTED', 'the upload has no record to verify it against, so it was deleted; start it again');
+    }
+    if (settled.state === 'uploaded') {
+      await this.deps.store.close(uploadId, 'completed', authorization.now);
+      throw new BrokerError('BROKER_UPLOAD_INCOMPLETE', 'the object is still being verified; ask GET /v1/uploads/status for the outcome');
+    }
+    if (settled.state !== 'verified') {
+      await this.deps.store.close(uploadId, 'aborted', authorization.now);
+      throw new BrokerError('BROKER_UPLOAD_REJECTED', `${settled.reason ?? 'the object breaks its grant'}; it was removed`);
     }
     await this.deps.store.close(uploadId, 'completed', authorization.now);
-    return { key: upload.key, size: stored.size, etag: stored.etag, ...(location === undefined ? {} : { location }) };
+    return { key: upload.key, size: settled.size ?? upload.contentLength, etag: settled.etag ?? '', ...(location === undefined ? {} : { location }) };
   }
 
   /** Stops the upload and frees what S3 holds of it; always allowed to the caller who started it. */

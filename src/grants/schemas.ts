@@ -13,7 +13,7 @@ import { BundleIdSchema } from '../policy/schema.js';
 export const MAX_DOWNLOAD_KEYS = 100;
 
 // Characters are checked here, bytes and segments by checkObjectKey, which gives the precise reason.
-const KeySchema = Type.String({
+export const KeySchema = Type.String({
   minLength: 1,
   maxLength: MAX_KEY_BYTES,
   description: 'S3 object key, at most 1024 UTF-8 bytes.',

@@ -1,4 +1,5 @@
 import { BrokerError } from '../errors/catalogue.js';
+import type { UploadLifecycle } from '../lifecycle/upload-lifecycle.js';
 import type { S3Signer } from '../signing/s3-signer.js';
 import type { Authorizer, Caller } from './authorizer.js';
 import { credentialsDeadline, s3Expiry, secondsBetween } from './expiry.js';
@@ -7,7 +8,7 @@ import { uploadAsks } from './upload-asks.js';
 
 /** Upload grants: a presigned PUT or POST form for one key, named by the caller or generated. */
 export class UploadGrants {
-  constructor(private readonly deps: { readonly authorizer: Authorizer; readonly s3: S3Signer }) {}
+  constructor(private readonly deps: { readonly authorizer: Authorizer; readonly s3: S3Signer; readonly lifecycle: UploadLifecycle }) {}
 
   async grant(caller: Caller, request: UploadRequest): Promise<UploadGrant> {
     if (request.method === 'POST' && request.checksum !== undefined) {
@@ -27,6 +28,23 @@ export class UploadGrants {
     const { now } = authorization;
     const expiresAt = s3Expiry(now, decision.ttlSeconds, await credentialsDeadline(this.deps.s3));
     const expiresInSeconds = secondsBetween(now, expiresAt);
+    // Recorded (and counted against a quota) before the grant leaves: every upload the broker allowed has a record.
+    await this.deps.lifecycle.granted(
+      {
+        key,
+        subject: caller.principal.sub,
+        source: decision.source,
+        kind: request.method === 'POST' ? 'post' : 'put',
+        multipartUploadId: null,
+        contentType: request.contentType,
+        maxBytes: request.contentLength,
+        exactSize: request.method === 'PUT',
+        checksum: request.checksum ?? null,
+        grantedAt: now,
+        expiresAt,
+      },
+      decision.quota,
+    );
     if (request.method === 'POST') {
       const form = await this.deps.s3.presignPost({
         key,

@@ -14,6 +14,31 @@ import {
 import type { Config } from '../config/config.js';
 import { BrokerError } from '../errors/catalogue.js';
 import { problemResponses } from '../errors/problem.js';
+import { AttemptsSchema, DeliveryPageSchema, DeliveryQuerySchema, EventParamsSchema, ReplayedSchema } from '../lifecycle/schemas.js';
+import type { DeliveryCursor } from '../webhooks/outbox-queries.js';
+
+/** A receiver's address as admins see it: a query string may carry the receiver's own token. */
+const shownUrl = (url: string): string => {
+  const parsed = URL.parse(url);
+  return parsed === null ? url : `${parsed.origin}${parsed.pathname}`;
+};
+
+const toDeliveryCursor = (cursor: DeliveryCursor): string =>
+  Buffer.from(JSON.stringify([cursor.eventCreatedAt.getTime(), cursor.eventId, cursor.url])).toString('base64url');
+
+function fromDeliveryCursor(text: string): DeliveryCursor {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 3 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string' && typeof value[2] === 'string') {
+      return { eventCreatedAt: new Date(value[0] as number), eventId: value[1], url: value[2] };
+    }
+  } catch {
+    // not JSON: refused below
+  }
+  throw new BrokerError('BROKER_VALIDATION', 'querystring/cursor is not a cursor this API gave out', {
+    errors: [{ path: 'querystring/cursor', message: 'is not a cursor this API gave out' }],
+  });
+}
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
@@ -139,6 +164,88 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
       },
     },
     async (request) => app.admin.audit(request.query),
+  );
+
+  app.get(
+    '/v1/admin/webhooks/deliveries',
+    {
+      config: { operation: 'listWebhookDeliveries' },
+      schema: {
+        operationId: 'listWebhookDeliveries',
+        tags,
+        summary: 'Webhook deliveries, newest event first: `state=failed` lists what needs a replay',
+        description:
+          'One delivery per event and receiver. A delivery is retried with exponential backoff and jitter until it succeeds or ' +
+          'WEBHOOK_MAX_ATTEMPTS is reached; then it is `failed` until replayed.',
+        security,
+        querystring: DeliveryQuerySchema,
+        response: { 200: DeliveryPageSchema, ...problemResponses('/v1/admin/webhooks/deliveries', ...common) },
+      },
+    },
+    async (request) => {
+      const { state, limit = 50, cursor } = request.query;
+      const page = await app.outbox.listDeliveries({ state, limit, cursor: cursor === undefined ? undefined : fromDeliveryCursor(cursor) });
+      return {
+        deliveries: page.deliveries.map((delivery) => ({
+          eventId: delivery.eventId,
+          eventType: delivery.eventType,
+          eventCreatedAt: delivery.eventCreatedAt.toISOString(),
+          url: shownUrl(delivery.url),
+          state: delivery.state,
+          attempts: delivery.attempts,
+          nextAttemptAt: delivery.nextAttemptAt.toISOString(),
+          lastError: delivery.lastError,
+          deliveredAt: delivery.deliveredAt?.toISOString() ?? null,
+        })),
+        next: page.next === undefined ? null : toDeliveryCursor(page.next),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/admin/webhooks/events/:eventId/attempts',
+    {
+      config: { operation: 'listWebhookAttempts' },
+      schema: {
+        operationId: 'listWebhookAttempts',
+        tags,
+        summary: "Every attempt at an event's deliveries, in order",
+        security,
+        params: EventParamsSchema,
+        response: { 200: AttemptsSchema, ...problemResponses('/v1/admin/webhooks/events/{eventId}/attempts', ...common) },
+      },
+    },
+    async (request) => ({
+      attempts: (await app.outbox.attempts(request.params.eventId)).map((attempt) => ({
+        url: shownUrl(attempt.url),
+        attempt: attempt.attempt,
+        at: attempt.at.toISOString(),
+        status: attempt.status,
+        error: attempt.error,
+        durationMs: attempt.durationMs,
+      })),
+    }),
+  );
+
+  app.post(
+    '/v1/admin/webhooks/events/:eventId/replay',
+    {
+      config: { operation: 'replayWebhookEvent' },
+      schema: {
+        operationId: 'replayWebhookEvent',
+        tags,
+        summary: "Send an event's failed deliveries again",
+        description: 'Its failed deliveries become pending, due now; their attempt count and history continue. Receivers deduplicate by `webhook-id`.',
+        security,
+        params: EventParamsSchema,
+        response: { 200: ReplayedSchema, ...problemResponses('/v1/admin/webhooks/events/{eventId}/replay', ...common) },
+      },
+    },
+    async (request) => {
+      const replayed = await app.outbox.replay(request.params.eventId, new Date());
+      request.log.info({ eventId: request.params.eventId, replayed, admin: request.principal.sub }, 'webhook deliveries replayed');
+      return { replayed };
+    },
   );
 
   app.post(

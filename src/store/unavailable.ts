@@ -2,6 +2,7 @@ import { BrokerError } from '../errors/catalogue.js';
 import { InvalidEntitlementError } from '../policy/entitlement.js';
 import { IdempotencyConflictError, type EntitlementStore } from './entitlement-store.js';
 import type { MultipartStore } from './multipart-store.js';
+import type { UploadRecordStore } from '../lifecycle/upload-records.js';
 
 /** Network errors of the socket under the driver. */
 const NETWORK_CODES = new Set([
@@ -68,5 +69,18 @@ export function multipartFailingAsUnavailable(store: MultipartStore): MultipartS
     find: (uploadId, subject) => guarded(() => store.find(uploadId, subject)),
     close: (uploadId, state, now) => guarded(() => store.close(uploadId, state, now)),
     stale: (before) => guarded(() => store.stale(before)),
+  };
+}
+
+export function recordsFailingAsUnavailable(store: UploadRecordStore): UploadRecordStore {
+  return {
+    ...store,
+    create: (record, quotaCheck) => guarded(() => store.create(record, quotaCheck)),
+    latestForKey: (key) => guarded(() => store.latestForKey(key)),
+    latestForKeys: (keys) => guarded(() => store.latestForKeys(keys)),
+    byId: (id) => guarded(() => store.byId(id)),
+    claim: (id, from, found, now, leaseUntil) => guarded(() => store.claim(id, from, found, now, leaseUntil)),
+    finish: (id, from, outcome, now) => guarded(() => store.finish(id, from, outcome, now)),
+    overdue: (before, now, limit) => guarded(() => store.overdue(before, now, limit)),
   };
 }

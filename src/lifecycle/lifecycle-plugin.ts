@@ -1,0 +1,101 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Kysely } from 'kysely';
+import type { Config, StoreConfig } from '../config/config.js';
+import { openSqliteDatabase } from '../store/sqlite-database.js';
+import { recordsFailingAsUnavailable } from '../store/unavailable.js';
+import { WebhookDispatcher } from '../webhooks/delivery.js';
+import { outboxQueries, type OutboxStore } from '../webhooks/outbox-queries.js';
+import {
+  lifecycleMigrations,
+  postgresLifecycleDialect,
+  sqliteLifecycleDialect,
+  type LifecycleDialect,
+  type LifecycleSchema,
+} from './lifecycle-schema.js';
+import { recordQueries } from './record-queries.js';
+import { lifecycleSchemas } from './schemas.js';
+import { S3EventListener, sqsClientFor } from './sqs-listener.js';
+import { UploadLifecycle } from './upload-lifecycle.js';
+import type { UploadRecordStore } from './upload-records.js';
+
+/** The upload records and the outbox: one database, beside the entitlements. */
+export interface LifecycleStore {
+  readonly records: UploadRecordStore;
+  readonly outbox: OutboxStore;
+  close(): Promise<void>;
+}
+
+const MIGRATION_TABLE = 'lifecycle_migration';
+
+export async function openLifecycleStore(config: StoreConfig): Promise<LifecycleStore> {
+  let db: Kysely<LifecycleSchema>;
+  let dialect: LifecycleDialect;
+  if (config.kind === 'postgres') {
+    const { openPostgresDatabase } = await import('../store/postgres-database.js'); // only when used, as openStore
+    dialect = postgresLifecycleDialect;
+    ({ db } = await openPostgresDatabase<LifecycleSchema>(config, lifecycleMigrations(dialect), MIGRATION_TABLE));
+  } else {
+    dialect = sqliteLifecycleDialect;
+    ({ db } = await openSqliteDatabase<LifecycleSchema>(config.filename, lifecycleMigrations(dialect), MIGRATION_TABLE));
+  }
+  return { records: recordQueries(db, dialect), outbox: outboxQueries(db, dialect), close: () => db.destroy() };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    uploadLifecycle: UploadLifecycle;
+    outbox: OutboxStore;
+  }
+}
+
+/**
+ * The upload lifecycle beside the grants: its store, the sweeper, the S3 event listener and the webhook dispatcher.
+ * The background parts start once the server is ready and stop before the store closes.
+ */
+export const lifecyclePlugin = fp(
+  async (app: FastifyInstance, options: { config: Config; store?: LifecycleStore | undefined; now?: () => Date }) => {
+    const { config } = options;
+    // A store passed in belongs to whoever passed it (tests); one opened here is closed here, after the background stops.
+    const store = options.store ?? (await openLifecycleStore(config.store));
+    const lifecycle = new UploadLifecycle({
+      records: recordsFailingAsUnavailable(store.records),
+      objects: app.s3Objects,
+      config: { ...config.uploads, webhookUrls: config.webhooks?.urls ?? [] },
+      log: app.log.child({ component: 'uploads' }),
+      now: options.now,
+    });
+    for (const schema of lifecycleSchemas) app.addSchema(schema);
+    app.decorate('uploadLifecycle', lifecycle);
+    app.decorate('outbox', store.outbox);
+
+    const dispatcher =
+      config.webhooks === undefined
+        ? undefined
+        : new WebhookDispatcher({ store: store.outbox, config: config.webhooks, log: app.log.child({ component: 'webhooks' }) });
+    const queue = config.uploads.eventsQueue;
+    const listener =
+      queue === undefined
+        ? undefined
+        : new S3EventListener({
+            queueUrl: queue.url,
+            bucket: config.s3.bucket,
+            client: sqsClientFor(queue.url, { region: config.s3.region, credentials: config.s3.credentials, endpoint: queue.endpoint }),
+            log: app.log.child({ component: 's3-events' }),
+            // A key the broker never granted is none of its business; one it did is checked as any other path would.
+            onObject: async ({ key }) => {
+              await lifecycle.settle(key, 's3-event');
+            },
+          });
+    app.addHook('onReady', async () => {
+      lifecycle.start();
+      dispatcher?.start();
+      listener?.start();
+    });
+    app.addHook('onClose', async () => {
+      await Promise.all([lifecycle.stop(), dispatcher?.stop(), listener?.stop()]);
+      if (options.store === undefined) await store.close();
+    });
+  },
+  { name: 'access-broker-upload-lifecycle', dependencies: ['access-broker-s3-objects'] },
+);

@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyBaseLogger } from 'fastify';
+import { BrokerError } from '../errors/catalogue.js';
+import type { S3Objects, StoredObject } from '../objects/s3-objects.js';
+import type { Quota } from '../policy/schema.js';
+import { quotaCheck, utcDayStart } from './quotas.js';
+import { bytesToRead, verifyUpload, type Verdict } from './verify-content.js';
+import {
+  QuotaRefusal,
+  type NewUploadRecord,
+  type UploadEventType,
+  type UploadRecord,
+  type UploadRecordStore,
+  type UploadState,
+} from './upload-records.js';
+
+export interface LifecycleConfig {
+  /** How long after its grant ends an upload may still arrive (a large PUT started just in time) before it is called expired. */
+  readonly graceSeconds: number;
+  /** How often the sweeper looks for overdue uploads (0: never, another replica or a job does it). */
+  readonly sweepIntervalMs: number;
+  /** Where rejected objects are moved (`<prefix><upload id>/<key>`); unset, they are deleted. */
+  readonly quarantinePrefix: string | undefined;
+  /** Where events are delivered; none, they are still recorded. */
+  readonly webhookUrls: readonly string[];
+}
+
+/** What triggered a settlement: logged, so an operator sees which path found each upload. */
+export type SettledBy = 'client' | 's3-event' | 'sweeper' | 'multipart';
+
+const TERMINAL: ReadonlySet<UploadState> = new Set(['verified', 'rejected', 'expired']);
+/** How long one verifier holds a record; past it, the sweeper may take the record over (its verifier died). */
+const VERIFY_LEASE_MS = 60_000;
+const SWEEP_BATCH = 100;
+
+/** The record as clients and receivers see it: in status answers and in every event's `data`. */
+export interface UploadStatus {
+  id: string;
+  key: string;
+  state: UploadState;
+  reason?: string;
+  contentType: string;
+  maxBytes: number;
+  size?: number;
+  grantedAt: string;
+  expiresAt: string;
+  updatedAt: string;
+}
+
+export const statusOf = (record: UploadRecord): UploadStatus => ({
+  id: record.id,
+  key: record.key,
+  state: record.state,
+  ...(record.reason === null ? {} : { reason: record.reason }),
+  contentType: record.contentType,
+  maxBytes: record.maxBytes,
+  ...(record.size === null ? {} : { size: record.size }),
+  grantedAt: record.grantedAt.toISOString(),
+  expiresAt: record.expiresAt.toISOString(),
+  updatedAt: record.updatedAt.toISOString(),
+});
+
+const EVENT_TYPE: Record<'verified' | 'rejected' | 'expired', UploadEventType> = {
+  verified: 'upload.verified',
+  rejected: 'upload.rejected',
+  expired: 'upload.expired',
+};
+
+/**
+ * Where an upload becomes a fact. Every upload grant leaves a record; the client's confirmation, an S3 event
+ * and the sweeper all end in `settle`, which looks at the object itself (never at what the caller says), checks
+ * it against the grant, removes what breaks it, and writes the outcome with its event in one transaction.
+ * Whichever path comes first decides; the others find the record settled for the same object and change nothing.
+ */
+export class UploadLifecycle {
+  private sweeping: Promise<unknown> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: {
+      readonly records: UploadRecordStore;
+      readonly objects: S3Objects;
+      readonly config: LifecycleConfig;
+      readonly log: FastifyBaseLogger;
+      readonly now?: () => Date;
+    },
+  ) {}
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  /** Records a grant before it leaves the broker; with a quota, refuses the grant that would exceed it (nothing is written). */
+  async granted(record: Omit<NewUploadRecord, 'id'>, quota: Quota | undefined): Promise<string> {
+    const id = `upl_${randomUUID()}`;
+    const now = record.grantedAt;
+    const check =
+      quota === undefined
+        ? undefined
+        : {
+            dayStart: utcDayStart(now),
+            graceMs: this.deps.config.graceSeconds * 1000,
+            check: quotaCheck(quota, record.source, record.maxBytes, now),
+          };
+    try {
+      await this.deps.records.create({ ...record, id }, check);
+    } catch (error) {
+      if (!(error instanceof QuotaRefusal)) throw error;
+      const retryAfter = Math.max(1, Math.ceil((error.resetsAt.getTime() - now.getTime()) / 1000));
+      throw new BrokerError('BROKER_QUOTA_EXCEEDED', `quota ${error.quota}: ${error.detail}`, {
+        headers: { 'retry-after': String(retryAfter) },
+      });
+    }
+    return id;
+  }
+
+  /** The caller's latest upload to a key; another subject's is not found, as if there were none. */
+  async status(key: string, subject: string | undefined): Promise<UploadRecord> {
+    const record = await this.deps.records.latestForKey(key);
+    if (record === undefined || (subject !== undefined && record.subject !== subject)) {
+      throw new BrokerError('BROKER_NOT_FOUND', 'no upload of yours to this key is recorded');
+    }
+    return record;
+  }
+
+  /** The client says the upload is done: the broker checks for itself, now. */
+  async confirm(key: string, subject: string): Promise<UploadRecord> {
+    const record = await this.status(key, subject);
+    const settled = await this.settleRecord(record, 'client');
+    if (settled.state === 'granted') {
+      throw new BrokerError('BROKER_UPLOAD_INCOMPLETE', 'nothing has arrived at this key yet; confirm once S3 has answered the upload');
+    }
+    return settled;
+  }
+
+  /** The newest records for keys, for download checks (requireVerified). */
+  latestForKeys(keys: readonly string[]): Promise<Map<string, UploadRecord>> {
+    return this.deps.records.latestForKeys(keys);
+  }
+
+  /** Something happened at a key (an S3 event, a completed multipart upload): settle its newest record, if the broker granted it. */
+  async settle(key: string, by: SettledBy): Promise<UploadRecord | undefined> {
+    const record = await this.deps.records.latestForKey(key);
+    return record === undefined ? undefined : this.settleRecord(record, by);
+  }
+
+  /**
+   * Settles the key's newest record and, when another path is verifying it at that moment (an S3 event racing a
+   * completion), waits for that outcome: the caller learns what became of the object, not that it is being checked.
+   */
+  async settleAndWait(key: string, by: SettledBy, timeoutMs = 10_000): Promise<UploadRecord | undefined> {
+    let record = await this.settle(key, by);
+    const deadline = Date.now() + timeoutMs;
+    while (record?.state === 'uploaded' && Date.now() < deadline) {
+      await sleep(100);
+      record = await this.deps.records.byId(record.id);
+    }
+    return record;
+  }
+
+  async settleRecord(record: UploadRecord, by: SettledBy): Promise<UploadRecord> {
+    const { objects, records } = this.deps;
+    const found = await objects.head(record.key);
+    if (found === undefined) return this.nothingFound(record, by);
+    // The same object as last time (a duplicate or late event, a second confirmation): nothing to do.
+    if (TERMINAL.has(record.state) && found.etag === record.etag) return record;
+    const now = this.now();
+    if (!(await records.claim(record.id, record.state, found, now, new Date(now.getTime() + VERIFY_LEASE_MS)))) {
+      return (await records.byId(record.id)) ?? record; // another path is verifying it, or just did
+    }
+    const verdict = await this.verify(record, found);
+    if (!verdict.ok) await this.remove(record);
+    const outcome = verdict.ok ? { state: 'verified' as const, reason: null } : { state: 'rejected' as const, reason: verdict.reason };
+    return this.finish(record, 'uploaded', outcome, by, found);
+  }
+
+  private async nothingFound(record: UploadRecord, by: SettledBy): Promise<UploadRecord> {
+    const overdue = record.expiresAt.getTime() + this.deps.config.graceSeconds * 1000 < this.now().getTime();
+    // A granted upload with nothing at its key is only given up once its grant and the grace are over.
+    if (record.state === 'granted' && overdue) {
+      return this.finish(record, 'granted', { state: 'expired', reason: 'nothing arrived before the grant ended' }, by, undefined);
+    }
+    // A verifier that died, and an object gone meanwhile: nothing is left to verify.
+    if (record.state === 'uploaded') {
+      return this.finish(record, 'uploaded', { state: 'expired', reason: 'the object was removed before it was verified' }, by, undefined);
+    }
+    return record;
+  }
+
+  private async verify(record: UploadRecord, found: StoredObject): Promise<Verdict> {
+    const grant = { contentType: record.contentType, maxBytes: record.maxBytes, exactSize: record.exactSize, checksum: record.checksum };
+    const start = await this.deps.objects.readStart(record.key, bytesToRead(grant));
+    if (start === undefined) return { ok: false, code: 'size', reason: 'the object was removed during verification' };
+    return verifyUpload(grant, found, start);
+  }
+
+  /** Rejected bytes never stay where the grant put them: quarantined for inspection, or deleted. */
+  private async remove(record: UploadRecord): Promise<void> {
+    const { quarantinePrefix } = this.deps.config;
+    if (quarantinePrefix !== undefined) await this.deps.objects.move(record.key, `${quarantinePrefix}${record.id}/${record.key}`);
+    else await this.deps.objects.delete(record.key);
+  }
+
+  private async finish(
+    record: UploadRecord,
+    from: UploadState,
+    outcome: { state: 'verified' | 'rejected' | 'expired'; reason: string | null },
+    by: SettledBy,
+    found: StoredObject | undefined,
+  ): Promise<UploadRecord> {
+    const now = this.now();
+    const settled: UploadRecord = {
+      ...record,
+      ...outcome,
+      updatedAt: now,
+      size: found?.size ?? record.size,
+      etag: found?.etag ?? record.etag,
+    };
+    const type = EVENT_TYPE[outcome.state];
+    const event = {
+      id: `msg_${randomUUID()}`,
+      type,
+      payload: JSON.stringify({ type, timestamp: now.toISOString(), data: statusOf(settled) }),
+    };
+    const written = await this.deps.records.finish(record.id, from, { ...outcome, event, deliverTo: this.deps.config.webhookUrls }, now);
+    if (!written) return (await this.deps.records.byId(record.id)) ?? record;
+    this.deps.log.info({ upload: record.id, state: outcome.state, by, reason: outcome.reason ?? undefined }, 'upload settled');
+    return settled;
+  }
+
+  /** One pass over overdue uploads: each is settled as any other path would, or expired if nothing came. */
+  async sweep(): Promise<number> {
+    const now = this.now();
+    const overdue = await this.deps.records.overdue(new Date(now.getTime() - this.deps.config.graceSeconds * 1000), now, SWEEP_BATCH);
+    let settled = 0;
+    for (const record of overdue) {
+      try {
+        const latest = await this.deps.records.latestForKey(record.key);
+        // A later grant for the same key owns whatever is there now.
+        if (latest !== undefined && latest.id !== record.id && record.state === 'granted') {
+          await this.finish(record, 'granted', { state: 'expired', reason: 'a later upload grant for the same key replaced it' }, 'sweeper', undefined);
+        } else {
+          await this.settleRecord(record, 'sweeper');
+        }
+        settled += 1;
+      } catch (error) {
+        this.deps.log.warn({ err: error, upload: record.id }, 'the sweeper could not settle an upload; it will try again');
+      }
+    }
+    return settled;
+  }
+
+  /** Sweeps every interval, one pass at a time. */
+  start(): void {
+    const { sweepIntervalMs } = this.deps.config;
+    if (sweepIntervalMs <= 0 || this.timer !== undefined) return;
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .catch((error: unknown) => this.deps.log.warn({ err: error }, 'the upload sweeper failed; it will try again'))
+        .finally(() => {
+          this.sweeping = undefined;
+        });
+    }, sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sweeping;
+  }
+}
