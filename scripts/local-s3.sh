@@ -42,7 +42,7 @@ Options:
 
 Environment:
   S3_PORT, S3_BUCKET, AWS_REGION (default us-east-1)
-  LOCALSTACK_SERVICES      LocalStack services (default: s3,secretsmanager)
+  LOCALSTACK_SERVICES      LocalStack services (default: s3,secretsmanager,sqs)
   ROOT_ACCESS_KEY, ROOT_SECRET_KEY
                            versitygw's root credentials (default: test / test, the broker's
                            development defaults; LocalStack takes any access key with secret test)
@@ -73,7 +73,7 @@ if ! [[ "$PORT" =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; th
 
 BUCKET="${S3_BUCKET:-access-broker-dev}"
 REGION="${AWS_REGION:-us-east-1}"
-SERVICES="${LOCALSTACK_SERVICES:-s3,secretsmanager}"
+SERVICES="${LOCALSTACK_SERVICES:-s3,secretsmanager,sqs}"
 TIMEOUT="${LOCAL_S3_TIMEOUT:-180}"
 ENDPOINT="http://127.0.0.1:$PORT"
 command -v curl >/dev/null || die "curl is needed to wait for the endpoint; install it (apt-get install curl)"
