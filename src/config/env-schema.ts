@@ -95,9 +95,11 @@ export const EnvSchema = Type.Object({
   UPLOAD_GRACE_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86_400, examples: [900] })),
   UPLOAD_SWEEP_INTERVAL_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400, examples: [60] })),
   // A key prefix of its own: letters, digits and the key grammar's safe punctuation, ending with a slash.
-  UPLOAD_QUARANTINE_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9!_.*()\'-]*(/[A-Za-z0-9!_.*()\'-]+)*/$', examples: ['quarantine/'] })),
+  UPLOAD_QUARANTINE_PREFIX: Type.Optional(
+    Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9!_.*()'-]*(/[A-Za-z0-9!_.*()'-]+)*/$", examples: ['quarantine/'] }),
+  ),
   S3_EVENTS_QUEUE_URL: Type.Optional(
-    Type.String({ pattern: '^https?://[^\\s/]+/\\S+$', examples: ['https://sqs.eu-west-1.amazonaws.com/123456789012/broker-uploads'] }),
+    Type.String({ pattern: '^https?://[^\\s/]+/\\S+$', examples: ['https://sqs.eu-west-1.amazonaws.com/111111111111/uploads'] }),
   ),
   AWS_ENDPOINT_URL_SQS: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', examples: ['http://localhost:4566'] })),
   WEBHOOK_URLS: Type.Optional(Type.String({ minLength: 1, examples: ['https://app.example.com/hooks/uploads'] })),

@@ -36,7 +36,14 @@ const example = (name: EnvName): string => {
 };
 
 /** Variables whose values never appear in an error: secrets, or documents that may hold them. */
-const HIDDEN = new Set<EnvName>(['JWT_SECRET', 'CLOUDFRONT_PRIVATE_KEY', 'CLOUDFRONT_KEY_RING', 'DATABASE_URL', 'REDIS_URL', 'WEBHOOK_SECRET']);
+const HIDDEN = new Set<EnvName>([
+  'JWT_SECRET',
+  'CLOUDFRONT_PRIVATE_KEY',
+  'CLOUDFRONT_KEY_RING',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'WEBHOOK_SECRET',
+]);
 
 /** Turns the raw environment into typed values, collecting every problem instead of stopping at the first. */
 export function parseEnv(raw: Readonly<Record<string, string | undefined>>): { env: Env; errors: string[] } {
@@ -321,7 +328,9 @@ function webhookConfig(env: Env, mode: Mode, errors: string[]): WebhookConfig | 
   for (const url of urls) {
     const parsed = URL.parse(url);
     if (parsed === null || !['http:', 'https:'].includes(parsed.protocol) || parsed.username !== '' || parsed.password !== '') {
-      errors.push(`WEBHOOK_URLS: "${parsed === null ? url : `${parsed.origin}${parsed.pathname}`}" is not an http(s) URL without credentials${example('WEBHOOK_URLS')}`);
+      errors.push(
+        `WEBHOOK_URLS: "${parsed === null ? url : `${parsed.origin}${parsed.pathname}`}" is not an http(s) URL without credentials${example('WEBHOOK_URLS')}`,
+      );
     } else if (mode === 'production' && parsed.protocol !== 'https:') {
       errors.push(`WEBHOOK_URLS: "${parsed.origin}${parsed.pathname}" is not https; production sends events over https only`);
     }

@@ -74,6 +74,10 @@ export async function productionProblems({ env, raw, verification, cloudfront, c
     }
   }
 
+  if (env.WEBHOOK_SECRET !== undefined && (EnvSchema.properties.WEBHOOK_SECRET.examples as string[]).includes(env.WEBHOOK_SECRET))
+    problems.push(
+      'WEBHOOK_SECRET: is the documented example; make one with `echo whsec_$(openssl rand -base64 32)` (the value is not shown)',
+    );
   if (env.COOKIE_SECURE === false)
     problems.push('COOKIE_SECURE: must not be false in production (signed cookies would travel in clear text)');
   for (const origin of corsOrigins) {

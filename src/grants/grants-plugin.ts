@@ -34,7 +34,9 @@ export const grantsPlugin = fp(
     const { s3Signer: s3, cloudfrontSigner: cloudfront } = app;
     for (const schema of grantSchemas) app.addSchema(schema);
     app.decorate('uploadGrants', new UploadGrants({ authorizer, s3, lifecycle: app.uploadLifecycle }));
-    app.decorate('multipartGrants', new MultipartGrants({ authorizer, s3, objects: app.s3Objects, store: app.multipartUploads, lifecycle: app.uploadLifecycle }),
+    app.decorate(
+      'multipartGrants',
+      new MultipartGrants({ authorizer, s3, objects: app.s3Objects, store: app.multipartUploads, lifecycle: app.uploadLifecycle }),
     );
     app.decorate('downloadGrants', new DownloadGrants({ authorizer, s3, cloudfront, lifecycle: app.uploadLifecycle }));
     app.decorate('bundleGrants', new BundleGrants({ authorizer, policy, cloudfront }));

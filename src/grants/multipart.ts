@@ -284,7 +284,12 @@ export class MultipartGrants {
       throw new BrokerError('BROKER_UPLOAD_REJECTED', `${settled.reason ?? 'the object breaks its grant'}; it was removed`);
     }
     await this.deps.store.close(uploadId, 'completed', authorization.now);
-    return { key: upload.key, size: settled.size ?? upload.contentLength, etag: settled.etag ?? '', ...(location === undefined ? {} : { location }) };
+    return {
+      key: upload.key,
+      size: settled.size ?? upload.contentLength,
+      etag: settled.etag ?? '',
+      ...(location === undefined ? {} : { location }),
+    };
   }
 
   /** Stops the upload and frees what S3 holds of it; always allowed to the caller who started it. */

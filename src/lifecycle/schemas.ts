@@ -105,7 +105,11 @@ export const AttemptsSchema = Type.Object(
 );
 
 export const ReplayedSchema = Type.Object(
-  { replayed: Type.Integer({ description: 'Failed deliveries of the event now pending again (delivered and pending ones are left alone).' }) },
+  {
+    replayed: Type.Integer({
+      description: 'Failed deliveries of the event now pending again (delivered and pending ones are left alone).',
+    }),
+  },
   { additionalProperties: false },
 );
 

@@ -239,7 +239,13 @@ export class UploadLifecycle {
         const latest = await this.deps.records.latestForKey(record.key);
         // A later grant for the same key owns whatever is there now.
         if (latest !== undefined && latest.id !== record.id && record.state === 'granted') {
-          await this.finish(record, 'granted', { state: 'expired', reason: 'a later upload grant for the same key replaced it' }, 'sweeper', undefined);
+          await this.finish(
+            record,
+            'granted',
+            { state: 'expired', reason: 'a later upload grant for the same key replaced it' },
+            'sweeper',
+            undefined,
+          );
         } else {
           await this.settleRecord(record, 'sweeper');
         }

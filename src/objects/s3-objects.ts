@@ -145,7 +145,9 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
       }
     },
     async move(key, to) {
-      await client.send(new CopyObjectCommand({ Bucket, Key: to, CopySource: `${Bucket}/${encodeURIComponent(key).replaceAll('%2F', '/')}` }));
+      await client.send(
+        new CopyObjectCommand({ Bucket, Key: to, CopySource: `${Bucket}/${encodeURIComponent(key).replaceAll('%2F', '/')}` }),
+      );
       await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
     },
     async delete(key) {

@@ -61,10 +61,16 @@ export const CreateOnlySchema = Type.Boolean({
 export const QuotaSchema = Type.Object(
   {
     bytesPerDay: Type.Optional(
-      Type.Integer({ minimum: 0, description: 'Bytes a subject may upload under the rule per UTC day: verified bytes plus the size granted to uploads in flight.' }),
+      Type.Integer({
+        minimum: 0,
+        description: 'Bytes a subject may upload under the rule per UTC day: verified bytes plus the size granted to uploads in flight.',
+      }),
     ),
     objectsPerDay: Type.Optional(
-      Type.Integer({ minimum: 0, description: 'Uploads a subject may be granted under the rule per UTC day, rejected and expired ones not counted.' }),
+      Type.Integer({
+        minimum: 0,
+        description: 'Uploads a subject may be granted under the rule per UTC day, rejected and expired ones not counted.',
+      }),
     ),
     concurrentUploads: Type.Optional(
       Type.Integer({ minimum: 0, description: 'Uploads a subject may have granted and not yet verified, rejected or expired at once.' }),
@@ -72,14 +78,14 @@ export const QuotaSchema = Type.Object(
   },
   {
     additionalProperties: false,
-    description: "Upload quotas, counted per subject for this rule at grant time; a grant that would exceed one is refused (429).",
+    description: 'Upload quotas, counted per subject for this rule at grant time; a grant that would exceed one is refused (429).',
   },
 );
 export type Quota = Static<typeof QuotaSchema>;
 
 export const RequireVerifiedSchema = Type.Boolean({
   description:
-    "Download grants only for keys whose latest upload the broker verified (its bytes checked against its grant); others are refused with BROKER_UPLOAD_NOT_VERIFIED.",
+    'Download grants only for keys whose latest upload the broker verified (its bytes checked against its grant); others are refused with BROKER_UPLOAD_NOT_VERIFIED.',
 });
 
 const ClaimValueSchema = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);

@@ -29,7 +29,13 @@ const toDeliveryCursor = (cursor: DeliveryCursor): string =>
 function fromDeliveryCursor(text: string): DeliveryCursor {
   try {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 3 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string' && typeof value[2] === 'string') {
+    if (
+      Array.isArray(value) &&
+      value.length === 3 &&
+      Number.isSafeInteger(value[0]) &&
+      typeof value[1] === 'string' &&
+      typeof value[2] === 'string'
+    ) {
       return { eventCreatedAt: new Date(value[0] as number), eventId: value[1], url: value[2] };
     }
   } catch {
@@ -235,7 +241,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
         operationId: 'replayWebhookEvent',
         tags,
         summary: "Send an event's failed deliveries again",
-        description: 'Its failed deliveries become pending, due now; their attempt count and history continue. Receivers deduplicate by `webhook-id`.',
+        description:
+          'Its failed deliveries become pending, due now; their attempt count and history continue. Receivers deduplicate by `webhook-id`.',
         security,
         params: EventParamsSchema,
         response: { 200: ReplayedSchema, ...problemResponses('/v1/admin/webhooks/events/{eventId}/replay', ...common) },

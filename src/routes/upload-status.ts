@@ -13,7 +13,13 @@ const validKey = (key: string, path: string): string => {
   return key;
 };
 
-const common = ['BROKER_VALIDATION', 'BROKER_INVALID_KEY', 'BROKER_UNAUTHENTICATED', 'BROKER_AUTH_UNAVAILABLE', 'BROKER_STORE_UNAVAILABLE'] as const;
+const common = [
+  'BROKER_VALIDATION',
+  'BROKER_INVALID_KEY',
+  'BROKER_UNAUTHENTICATED',
+  'BROKER_AUTH_UNAVAILABLE',
+  'BROKER_STORE_UNAVAILABLE',
+] as const;
 
 /** Where a client or a backend learns what became of an upload: by asking the broker to check now, or by polling. */
 export const uploadStatusRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
@@ -65,7 +71,9 @@ export const uploadStatusRoutes: FastifyPluginAsyncTypebox<{ config: Config }> =
     },
     async (request) => {
       const admin = request.principal.scopes.includes(config.admin.scope);
-      return statusOf(await app.uploadLifecycle.status(validKey(request.query.key, 'querystring/key'), admin ? undefined : request.principal.sub));
+      return statusOf(
+        await app.uploadLifecycle.status(validKey(request.query.key, 'querystring/key'), admin ? undefined : request.principal.sub),
+      );
     },
   );
 };

@@ -54,7 +54,7 @@ describe('create-only grants through every upload route', async () => {
     const response = await app.inject({
       method: 'POST',
       url: '/v1/uploads/multipart',
-      payload: { contentType: 'video/mp4', contentLength: 6 * MIB, key: 'inbox/alice/taken.bin' },
+      payload: { contentType: 'application/octet-stream', contentLength: 6 * MIB, key: 'inbox/alice/taken.bin' },
       headers: alice,
     });
     assert.equal(response.statusCode, 412, response.body);
@@ -67,7 +67,7 @@ describe('create-only grants through every upload route', async () => {
       const response = await app.inject({
         method: 'POST',
         url: '/v1/uploads/multipart',
-        payload: { contentType: 'video/mp4', contentLength: 6 * MIB, key: 'inbox/alice/race.bin' },
+        payload: { contentType: 'application/octet-stream', contentLength: 6 * MIB, key: 'inbox/alice/race.bin' },
         headers: alice,
       });
       assert.equal(response.statusCode, 201, response.body);
@@ -93,7 +93,11 @@ describe('create-only grants through every upload route', async () => {
     assert.equal(refused.statusCode, 412, refused.body);
     assert.equal(refused.json<{ code: string }>().code, 'BROKER_OBJECT_EXISTS');
     assert.ok(objects.calls.includes(`abort inbox/alice/race.bin ${lost}`));
-    assert.deepEqual(objects.objects.get('inbox/alice/race.bin'), { size: 1, etag: '"winner"', contentType: 'application/octet-stream', checksums: {} }, 'the winner is not deleted');
+    assert.deepEqual(
+      objects.objects.get('inbox/alice/race.bin'),
+      { size: 1, etag: '"winner"', contentType: 'application/octet-stream', checksums: {} },
+      'the winner is not deleted',
+    );
     const again = await complete(lost);
     assert.equal(again.statusCode, 409, 'the upload is closed');
   });

@@ -76,7 +76,12 @@ describe('multipart uploads through the API', async () => {
     app.inject({ method: 'POST', url: `/v1/uploads/multipart/${encodeURIComponent(uploadId)}/parts`, payload: { partNumbers }, headers });
 
   test('start: the key follows the single-upload rules, and S3 gets the upload', async () => {
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, filename: 'clip.mp4', partSize: 5 * MIB });
+    const started = await start({
+      contentType: 'application/octet-stream',
+      contentLength: 12 * MIB,
+      filename: 'clip.mp4',
+      partSize: 5 * MIB,
+    });
     assert.match(started.key, /^uploads\/alice\/[0-9a-f-]{36}\/clip\.mp4$/u);
     assert.deepEqual({ partSize: started.partSize, partCount: started.partCount }, { partSize: 5 * MIB, partCount: 3 });
     assert.equal(started.expiresAt, '2026-06-01T12:15:00.000Z');
@@ -85,12 +90,12 @@ describe('multipart uploads through the API', async () => {
 
   test('start is decided like a single upload: another prefix, a limit, an invalid key', async () => {
     const cases: [Record<string, unknown>, number, string][] = [
-      [{ contentType: 'video/mp4', contentLength: 12 * MIB, key: 'uploads/bob/x.mp4' }, 403, 'BROKER_FORBIDDEN'],
-      [{ contentType: 'video/mp4', contentLength: 200 * MIB }, 403, 'BROKER_LIMIT_EXCEEDED'],
+      [{ contentType: 'application/octet-stream', contentLength: 12 * MIB, key: 'uploads/bob/x.mp4' }, 403, 'BROKER_FORBIDDEN'],
+      [{ contentType: 'application/octet-stream', contentLength: 200 * MIB }, 403, 'BROKER_LIMIT_EXCEEDED'],
       [{ contentType: 'text/html', contentLength: 12 * MIB }, 403, 'BROKER_LIMIT_EXCEEDED'],
-      [{ contentType: 'video/mp4', contentLength: 12 * MIB, key: 'uploads/alice/${filename}' }, 400, 'BROKER_INVALID_KEY'],
-      [{ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: MIB }, 400, 'BROKER_VALIDATION'],
-      [{ contentType: 'video/mp4', contentLength: 0 }, 400, 'BROKER_VALIDATION'],
+      [{ contentType: 'application/octet-stream', contentLength: 12 * MIB, key: 'uploads/alice/${filename}' }, 400, 'BROKER_INVALID_KEY'],
+      [{ contentType: 'application/octet-stream', contentLength: 12 * MIB, partSize: MIB }, 400, 'BROKER_VALIDATION'],
+      [{ contentType: 'application/octet-stream', contentLength: 0 }, 400, 'BROKER_VALIDATION'],
     ];
     for (const [body, status, code] of cases) {
       const response = await app.inject({ method: 'POST', url: '/v1/uploads/multipart', payload: body, headers: alice });
@@ -101,7 +106,7 @@ describe('multipart uploads through the API', async () => {
   });
 
   test('part URLs sign each part its exact length, the last part the rest', async () => {
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB + 7, partSize: 5 * MIB });
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB + 7, partSize: 5 * MIB });
     const response = await partsOf(started.uploadId, [3, 1]);
     assert.equal(response.statusCode, 200, response.body);
     const { parts } = response.json<{ parts: PartGrant[] }>();
@@ -121,14 +126,19 @@ describe('multipart uploads through the API', async () => {
 
   test('checksums: required for every part when the upload has an algorithm, refused when it has none, sized to it', async () => {
     const sha256 = createHash('sha256').update('').digest('base64');
-    const checked = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: 5 * MIB, checksumAlgorithm: 'SHA256' });
+    const checked = await start({
+      contentType: 'application/octet-stream',
+      contentLength: 12 * MIB,
+      partSize: 5 * MIB,
+      checksumAlgorithm: 'SHA256',
+    });
     const ask = (uploadId: string, payload: Record<string, unknown>) =>
       app.inject({ method: 'POST', url: `/v1/uploads/multipart/${uploadId}/parts`, payload, headers: alice });
     const cases: [string, Record<string, unknown>, RegExp][] = [
       [checked.uploadId, { partNumbers: [1, 2], checksums: { '1': sha256 } }, /give part 2's checksum/],
       [checked.uploadId, { partNumbers: [1], checksums: { '1': 'AAAAAA==' } }, /not a base64 SHA256/],
     ];
-    const plain = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: 5 * MIB });
+    const plain = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB, partSize: 5 * MIB });
     cases.push([plain.uploadId, { partNumbers: [1], checksums: { '1': sha256 } }, /started without a checksumAlgorithm/]);
     for (const [uploadId, payload, reason] of cases) {
       const response = await ask(uploadId, payload);
@@ -149,14 +159,14 @@ describe('multipart uploads through the API', async () => {
   });
 
   test('part numbers outside the upload are refused, naming the range', async () => {
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: 5 * MIB });
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB, partSize: 5 * MIB });
     const response = await partsOf(started.uploadId, [2, 4, 5]);
     assert.equal(response.statusCode, 400);
     assert.match(response.json<{ detail: string }>().detail, /parts 1 to 3; 4, 5 are outside/);
   });
 
   test('regression: another caller, or a made-up id, finds nothing, and nothing on S3 is touched', async () => {
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB });
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB });
     objects.calls.length = 0;
     const id = encodeURIComponent(started.uploadId);
     for (const [method, url, payload] of [
@@ -185,7 +195,7 @@ describe('multipart uploads through the API', async () => {
   });
 
   test('the mobile path: list what arrived, upload the rest, complete; the broker checks the size', async () => {
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: 5 * MIB });
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB, partSize: 5 * MIB });
     objects.addPart(started.uploadId, { partNumber: 1, etag: '"e1"', size: 5 * MIB });
     objects.addPart(started.uploadId, { partNumber: 2, etag: '"e2"', size: 5 * MIB });
     const listed = await app.inject({ method: 'GET', url: `/v1/uploads/multipart/${started.uploadId}/parts`, headers: alice });
@@ -221,7 +231,7 @@ describe('multipart uploads through the API', async () => {
   });
 
   test('completion lists every part once, in order', async () => {
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: 5 * MIB });
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB, partSize: 5 * MIB });
     for (const numbers of [
       [1, 2],
       [1, 3, 2],
@@ -240,7 +250,7 @@ describe('multipart uploads through the API', async () => {
   });
 
   test('an object of another size than granted is deleted, and the answer says why', async () => {
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, partSize: 5 * MIB });
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB, partSize: 5 * MIB });
     objects.completedSize = 12 * MIB + 1;
     const parts = [1, 2, 3].map((partNumber) => ({ partNumber, etag: '"e"' }));
     const response = await app.inject({
@@ -256,7 +266,7 @@ describe('multipart uploads through the API', async () => {
   });
 
   test('abort frees the upload on S3; afterwards the id is closed', async () => {
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB });
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB });
     const aborted = await app.inject({ method: 'DELETE', url: `/v1/uploads/multipart/${started.uploadId}`, headers: alice });
     assert.equal(aborted.statusCode, 204);
     assert.ok(objects.calls.includes(`abort ${started.key} ${started.uploadId}`));
@@ -268,7 +278,7 @@ describe('multipart uploads through the API', async () => {
       { subject: 'alice', resources: ['shared/*'], actions: ['write'], grantedBy: 'test', reason: 'test' },
       now,
     );
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, key: 'shared/big.mp4' });
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB, key: 'shared/big.mp4' });
     assert.equal((await partsOf(started.uploadId, [1])).statusCode, 200);
     await entitlements.revoke(entitlement.id, now);
     const refused = await partsOf(started.uploadId, [2]);
@@ -276,7 +286,7 @@ describe('multipart uploads through the API', async () => {
   });
 
   test('part URLs never outlive the upload', async () => {
-    const started = await start({ contentType: 'video/mp4', contentLength: 12 * MIB, ttlSeconds: 600 });
+    const started = await start({ contentType: 'application/octet-stream', contentLength: 12 * MIB, ttlSeconds: 600 });
     now = new Date('2026-06-01T12:05:00Z');
     const { parts } = (await partsOf(started.uploadId, [1])).json<{ parts: PartGrant[] }>();
     assert.equal(parts[0]?.expiresAt, started.expiresAt);

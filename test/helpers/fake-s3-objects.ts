@@ -13,7 +13,7 @@ export interface FakeS3Objects extends S3Objects {
 }
 
 export function fakeS3Objects(): FakeS3Objects {
-  const uploads = new Map<string, { key: string; parts: UploadedPart[] }>();
+  const uploads = new Map<string, { key: string; contentType: string; parts: UploadedPart[] }>();
   const objects = new Map<string, StoredObject>();
   const bodies = new Map<string, Uint8Array>();
   let next = 0;
@@ -23,11 +23,11 @@ export function fakeS3Objects(): FakeS3Objects {
     addPart(uploadId, part) {
       uploads.get(uploadId)?.parts.push(part);
     },
-    async createMultipart({ key }) {
+    async createMultipart({ key, contentType }) {
       fake.calls.push(`create ${key}`);
       next += 1;
       const uploadId = `upload-${next}`;
-      uploads.set(uploadId, { key, parts: [] });
+      uploads.set(uploadId, { key, contentType, parts: [] });
       return uploadId;
     },
     async listParts(key, uploadId) {
@@ -44,7 +44,7 @@ export function fakeS3Objects(): FakeS3Objects {
         throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
       }
       const size = fake.completedSize ?? upload.parts.reduce((sum, part) => sum + part.size, 0);
-      objects.set(key, { size, etag: '"multipart-etag-3"', contentType: 'application/octet-stream', checksums: {} });
+      objects.set(key, { size, etag: '"multipart-etag-3"', contentType: upload.contentType, checksums: {} });
       uploads.delete(uploadId);
       return { location: `https://s3.example/bucket/${key}` };
     },

@@ -101,7 +101,8 @@ describe('the upload lifecycle against LocalStack S3 and SQS, with a real webhoo
     const put = await fetch(url, { method: 'PUT', headers, body: bytes });
     assert.equal(put.status, 200, await put.text());
   }
-  const confirm = (app: FastifyInstance, key: string) => app.inject({ method: 'POST', url: '/v1/uploads/confirm', headers: alice, payload: { key } });
+  const confirm = (app: FastifyInstance, key: string) =>
+    app.inject({ method: 'POST', url: '/v1/uploads/confirm', headers: alice, payload: { key } });
   async function status(app: FastifyInstance, key: string): Promise<Status> {
     const response = await app.inject({ method: 'GET', url: `/v1/uploads/status?key=${encodeURIComponent(key)}`, headers: alice });
     assert.equal(response.statusCode, 200, response.body);
@@ -143,7 +144,11 @@ describe('the upload lifecycle against LocalStack S3 and SQS, with a real webhoo
     const early = await confirm(quietApp, key);
     assert.equal(early.statusCode, 409, early.body);
     assert.equal(early.json<{ code: string }>().code, 'BROKER_UPLOAD_INCOMPLETE');
-    const bob = await quietApp.inject({ method: 'GET', url: `/v1/uploads/status?key=${encodeURIComponent(key)}`, headers: bearer({ sub: 'bob' }) });
+    const bob = await quietApp.inject({
+      method: 'GET',
+      url: `/v1/uploads/status?key=${encodeURIComponent(key)}`,
+      headers: bearer({ sub: 'bob' }),
+    });
     assert.equal(bob.statusCode, 404);
     const byAdmin = await quietApp.inject({ method: 'GET', url: `/v1/uploads/status?key=${encodeURIComponent(key)}`, headers: admin });
     assert.equal(byAdmin.json<Status>().state, 'granted');
@@ -169,7 +174,10 @@ describe('the upload lifecycle against LocalStack S3 and SQS, with a real webhoo
             eventVersion: '2.1',
             eventSource: 'aws:s3',
             eventName: 'ObjectCreated:Put',
-            s3: { bucket: { name: endpoint.config.bucket }, object: { key: encodeURIComponent(key).replaceAll('%2F', '/'), size: 1, sequencer } },
+            s3: {
+              bucket: { name: endpoint.config.bucket },
+              object: { key: encodeURIComponent(key).replaceAll('%2F', '/'), size: 1, sequencer },
+            },
           },
         ],
       });
@@ -256,14 +264,20 @@ describe('the upload lifecycle against LocalStack S3 and SQS, with a real webhoo
     await upload(quietApp, svgKey, 'image/svg+xml', svg);
     assert.equal((await confirm(quietApp, svgKey)).json<Status>().state, 'rejected');
     const clean = 'inbox/alice/svg/clean.svg';
-    await upload(quietApp, clean, 'image/svg+xml', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>'));
+    await upload(
+      quietApp,
+      clean,
+      'image/svg+xml',
+      Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>'),
+    );
     assert.equal((await confirm(quietApp, clean)).json<Status>().state, 'verified');
   });
 
   test('downloads of a requireVerified rule wait for verification', async () => {
     const key = 'gallery/alice/shown.png';
     await upload(quietApp, key, 'image/png', solidPng(2, 2, [9, 9, 9]));
-    const ask = () => quietApp.inject({ method: 'POST', url: '/v1/downloads', headers: alice, payload: { keys: [key, 'gallery/alice/none.png'] } });
+    const ask = () =>
+      quietApp.inject({ method: 'POST', url: '/v1/downloads', headers: alice, payload: { keys: [key, 'gallery/alice/none.png'] } });
     const before = (await ask()).json<{ results: { key: string; url?: string; error?: { code: string; detail: string } }[] }>().results;
     assert.equal(before[0]?.error?.code, 'BROKER_UPLOAD_NOT_VERIFIED');
     assert.match(before[0]?.error?.detail ?? '', /granted/u);
@@ -318,7 +332,8 @@ describe('the upload lifecycle against LocalStack S3 and SQS, with a real webhoo
   });
 
   test('quotas: the grant that would exceed one is refused with when it resets, and allowed after', async () => {
-    const daily = (name: string, contentLength: number) => grantPut(quotaApp, `daily/alice/${name}`, 'application/octet-stream', contentLength);
+    const daily = (name: string, contentLength: number) =>
+      grantPut(quotaApp, `daily/alice/${name}`, 'application/octet-stream', contentLength);
     assert.equal((await daily('a.bin', 2000)).statusCode, 201);
     const refused = await daily('b.bin', 1001);
     assert.equal(refused.statusCode, 429, refused.body);

@@ -17,7 +17,7 @@ function s3Record(key: string, options: { eventName?: string; bucket?: string; o
     requestParameters: { sourceIPAddress: '172.16.0.1' },
     responseElements: {
       'x-amz-request-id': 'C3D13FE58DE4C810',
-      'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD',
+      'x-amz-id-2': 'EXAMPLE-amz-id-2',
     },
     s3: {
       s3SchemaVersion: '1.0',
@@ -46,8 +46,7 @@ const snsWrapped = (message: string): string =>
     Message: message,
     Timestamp: '2021-11-12T00:00:00.000Z',
     SignatureVersion: '1',
-    Signature:
-      'EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=',
+    Signature: 'EXAMPLE-sqs-receipt-handle',
     SigningCertURL: 'https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem',
     UnsubscribeURL:
       'https://sns.us-west-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-west-2:123456789012:s3-events:c9135db0',
@@ -90,7 +89,7 @@ const TEST_EVENT = JSON.stringify({
   Time: '2014-10-13T15:57:02.089Z',
   Bucket: BUCKET,
   RequestId: '5582815E1AEA5ADF',
-  HostId: '8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE',
+  HostId: 'EXAMPLE-host-id',
 });
 
 function events(parsed: ParsedMessage): Extract<ParsedMessage, { kind: 'events' }> {

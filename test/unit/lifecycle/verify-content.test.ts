@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
@@ -150,8 +151,8 @@ describe('Content-Type as signed', () => {
 });
 
 describe('checksum', () => {
-  const SHA256 = 'LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=';
-  const OTHER = 'uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=';
+  const SHA256 = createHash('sha256').update('the bytes').digest('base64');
+  const OTHER = createHash('sha256').update('other bytes').digest('base64');
   const checked = (checksums: FoundObject['checksums'], checksum: GrantedUpload['checksum'] = { algorithm: 'SHA256', value: SHA256 }) =>
     verifyUpload(grant('text/plain', { checksum }), { size: 5, contentType: 'text/plain', checksums }, utf8('hello'));
 
