@@ -18,6 +18,8 @@ import { auditStoreContract } from './audit-store.js';
 import { openAuditStore } from '../../src/audit/audit-stores.js';
 import { lifecycleMigrations, postgresLifecycleDialect, type LifecycleSchema } from '../../src/lifecycle/lifecycle-schema.js';
 import { outboxStoreContract } from './outbox-store.js';
+import { uploadRecordStoreContract } from './upload-record-store.js';
+import { openLifecycleStore } from '../../src/lifecycle/lifecycle-plugin.js';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -29,6 +31,13 @@ entitlementStoreContract('PostgreSQL store', async () => openStore(await freshDa
 multipartStoreContract('PostgreSQL multipart store', async () => openMultipartStore(await freshDatabase()));
 policyCasesContract('PostgreSQL store', async () => openStore(await freshDatabase()));
 auditStoreContract('PostgreSQL audit store', async () => openAuditStore(await freshDatabase()));
+let lifecycleConfig: Awaited<ReturnType<typeof freshDatabase>> | undefined;
+uploadRecordStoreContract(
+  'PostgreSQL',
+  async () => openLifecycleStore((lifecycleConfig = await freshDatabase())),
+  // Another replica on the same database: the quota's lock must hold across connections.
+  async () => openLifecycleStore(lifecycleConfig!),
+);
 outboxStoreContract('PostgreSQL webhook outbox', async () => {
   const config = await freshDatabase();
   const { db } = await openPostgresDatabase<LifecycleSchema>(config, lifecycleMigrations(postgresLifecycleDialect), 'lifecycle_migration');

@@ -15,6 +15,8 @@ import { openAuditStore } from '../../src/audit/audit-stores.js';
 import { lifecycleMigrations, sqliteLifecycleDialect, type LifecycleSchema } from '../../src/lifecycle/lifecycle-schema.js';
 import { openSqliteDatabase } from '../../src/store/sqlite-database.js';
 import { outboxStoreContract } from './outbox-store.js';
+import { uploadRecordStoreContract } from './upload-record-store.js';
+import { openLifecycleStore } from '../../src/lifecycle/lifecycle-plugin.js';
 
 const root = mkdtempSync(join(tmpdir(), 'entitlement-store-contract-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -31,6 +33,7 @@ entitlementStoreContract('SQLite store in a file (openStore)', () => openStore({
 multipartStoreContract('SQLite multipart store in a file', () => openMultipartStore({ kind: 'sqlite', filename: freshFilename() }));
 policyCasesContract('SQLite store', () => openSqliteStore(':memory:'));
 auditStoreContract('SQLite audit store', () => openAuditStore({ kind: 'sqlite', filename: ':memory:' }));
+uploadRecordStoreContract('SQLite', () => openLifecycleStore({ kind: 'sqlite', filename: ':memory:' }));
 outboxStoreContract('SQLite webhook outbox', async () => {
   const { db } = await openSqliteDatabase<LifecycleSchema>(':memory:', lifecycleMigrations(sqliteLifecycleDialect), 'lifecycle_migration');
   return { db, dialect: sqliteLifecycleDialect };

@@ -19,6 +19,22 @@ export interface PostgresServer {
 }
 
 /**
+ * Drops a test database, ending its connections. An autovacuum worker still in it belongs to the superuser, whom a
+ * test role may not terminate (42501): it finishes within moments, so the drop is tried again.
+ */
+async function dropDatabase(admin: pg.Client, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '42501' || attempt === 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/**
  * A PostgreSQL for tests: TEST_DATABASE_URL, else postgres:15 through testcontainers where Docker runs, else a
  * failure that says how to provide one. Each fresh database is dropped at stop(), so runs leave nothing behind.
  */
@@ -45,9 +61,12 @@ export async function startPostgres(): Promise<PostgresServer> {
       return { kind: 'postgres', url: databaseUrl.href, migrateOnStart: true, timeoutMs: 2000, poolSize: 4, ...options };
     },
     async stop() {
-      for (const name of databases) await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
-      await stopContainer();
+      try {
+        for (const name of databases) await dropDatabase(admin, name);
+      } finally {
+        await admin.end();
+        await stopContainer();
+      }
     },
   };
 }
