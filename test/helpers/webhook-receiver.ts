@@ -10,7 +10,7 @@ export interface ReceivedEvent {
 
 /**
  * A webhook receiver as an application would write one: it verifies every request's signature with the
- * Standard Webhooks library, answers 500 to the first `failNext` requests, and accepts each event id once.
+ * Standard Webhooks library, fails the requests it is told to, and accepts each event id once.
  */
 export interface WebhookReceiver {
   readonly url: string;
@@ -18,7 +18,8 @@ export interface WebhookReceiver {
   readonly accepted: ReceivedEvent[];
   /** Every request: its webhook-id, whether its signature verified, and the status answered. */
   readonly requests: { id: string; signatureValid: boolean; status: number }[];
-  failNext: number;
+  /** Answers 500 to the next `times` requests about `key` (other uploads' events, still arriving, are not disturbed). */
+  failFor(key: string, times: number): void;
   /** Resolves with the accepted event matching `test`, waiting for it up to `timeoutMs`. */
   waitFor(test: (event: ReceivedEvent) => boolean, timeoutMs?: number): Promise<ReceivedEvent>;
   close(): Promise<void>;
@@ -29,6 +30,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
   const accepted: ReceivedEvent[] = [];
   const requests: WebhookReceiver['requests'] = [];
   const seen = new Set<string>();
+  const failing = new Map<string, number>();
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -43,8 +45,9 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
         event = undefined;
       }
       let status = event === undefined ? 401 : 204;
-      if (event !== undefined && receiver.failNext > 0) {
-        receiver.failNext -= 1;
+      const left = event === undefined ? 0 : (failing.get(String(event.data.key)) ?? 0);
+      if (left > 0) {
+        failing.set(String(event?.data.key), left - 1);
         status = 500;
       }
       requests.push({ id, signatureValid: event !== undefined, status });
@@ -61,7 +64,9 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
     url: `http://127.0.0.1:${port}/hooks/uploads`,
     accepted,
     requests,
-    failNext: 0,
+    failFor(key, times) {
+      failing.set(key, times);
+    },
     async waitFor(test, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
