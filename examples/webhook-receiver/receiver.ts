@@ -20,8 +20,9 @@ export function createReceiver(secret: string, handle: (event: UploadEvent) => P
   return createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', async () => {
-      const body = Buffer.concat(chunks).toString('utf8'); // verify the bytes as sent, never re-serialised JSON
+    // Verify the bytes as sent, never JSON parsed and serialised again.
+    request.on('end', () => void answer(Buffer.concat(chunks).toString('utf8')));
+    const answer = async (body: string): Promise<void> => {
       let event: UploadEvent;
       try {
         event = webhook.verify(body, stringHeaders(request.headers)) as UploadEvent;
@@ -39,7 +40,7 @@ export function createReceiver(secret: string, handle: (event: UploadEvent) => P
       } catch {
         response.writeHead(500).end(); // the broker tries again later, with the same webhook-id
       }
-    });
+    };
   });
 }
 
