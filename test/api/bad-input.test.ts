@@ -247,6 +247,42 @@ const cases: Case[] = [
     headers: json,
   },
   { name: 'uppy-sign as a GET', method: 'GET', url: '/v1/uploads/uppy-sign' },
+  // The upload lifecycle: confirm and status.
+  ...['', 'null', '[]', '{}', '{"key":5}', '{"key":""}', '{"key":"a","extra":1}', `{"key":"${'a'.repeat(1100)}"}`].map((payload): Case => ({
+    name: `confirm with ${payload.slice(0, 30) || 'an empty body'}`,
+    method: 'POST',
+    url: '/v1/uploads/confirm',
+    payload,
+    headers: json,
+  })),
+  ...['{"key":"../etc/passwd"}', '{"key":"a//b"}', '{"key":"/leading"}', '{"key":"a\\u0000b"}', '{"key":"\\ud800"}'].map(
+    (payload): Case => ({
+      name: `confirm of the invalid key ${payload}`,
+      method: 'POST',
+      url: '/v1/uploads/confirm',
+      payload,
+      headers: json,
+    }),
+  ),
+  {
+    name: 'confirm as text/plain',
+    method: 'POST',
+    url: '/v1/uploads/confirm',
+    payload: 'key=a',
+    headers: { 'content-type': 'text/plain' },
+  },
+  {
+    name: 'confirm of a key never granted',
+    method: 'POST',
+    url: '/v1/uploads/confirm',
+    payload: '{"key":"uploads/alice/none.png"}',
+    headers: json,
+  },
+  ...['', 'key=', 'key=a&key=b', 'key=..%2Fx', 'key=a%00b', 'key=%E0%A4%A', `key=${'a'.repeat(1100)}`, 'key=a&other=1'].map(
+    (query): Case => ({ name: `status with ${query.slice(0, 30) || 'no query'}`, method: 'GET', url: `/v1/uploads/status?${query}` }),
+  ),
+  { name: 'status as a POST', method: 'POST', url: '/v1/uploads/status', payload: '{}', headers: json },
+  { name: 'confirm as a GET', method: 'GET', url: '/v1/uploads/confirm' },
 ];
 
 /** The admin API's bad input, sent with an admin token (others are refused before the body is read). */
@@ -334,6 +370,15 @@ const adminCases: Case[] = [
     url: `/v1/admin/audit?${query}`,
   })),
   { name: '/v1/me/entitlements as a POST', method: 'POST', url: '/v1/me/entitlements', payload: '{}', headers: json },
+  ...['state=lost', 'limit=0', 'limit=201', 'limit=1.5', 'cursor=%00', 'cursor=bm90IGEgY3Vyc29y', 'cursor=WzEsMiwzXQ', 'other=1'].map(
+    (query): Case => ({ name: `webhook deliveries with ${query}`, method: 'GET', url: `/v1/admin/webhooks/deliveries?${query}` }),
+  ),
+  ...['evt_1', 'msg_', `msg_${'a'.repeat(2000)}`, 'msg_%00', '%E0%A4%A'].map((id): Case => ({
+    name: `webhook replay of the event id ${id.slice(0, 20)}`,
+    method: 'POST',
+    url: `/v1/admin/webhooks/events/${id}/replay`,
+  })),
+  { name: 'webhook attempts of a malformed event id', method: 'GET', url: '/v1/admin/webhooks/events/..%2F/attempts' },
 ];
 
 describe('no bad input gets a 500', async () => {
