@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { BrokerError } from '../errors/catalogue.js';
+import { MAX_KEY_BYTES } from '../keys/object-key.js';
 import type { S3Objects, StoredObject } from '../objects/s3-objects.js';
 import type { Quota } from '../policy/schema.js';
 import { quotaCheck, utcDayStart } from './quotas.js';
@@ -127,7 +128,14 @@ export class UploadLifecycle {
   /** The client says the upload is done: the broker checks for itself, now. */
   async confirm(key: string, subject: string): Promise<UploadRecord> {
     const record = await this.status(key, subject);
-    const settled = await this.settleRecord(record, 'client');
+    const settled = await this.settleRecord(record, 'client').catch((error: unknown) => {
+      // S3 failing mid-check leaves the record to the sweeper (its lease runs out); the client may confirm again.
+      throw error instanceof BrokerError
+        ? error
+        : new BrokerError('BROKER_STORAGE_UNAVAILABLE', 'S3 failed while the upload was being checked; confirm again shortly', {
+            cause: error,
+          });
+    });
     if (settled.state === 'granted') {
       throw new BrokerError('BROKER_UPLOAD_INCOMPLETE', 'nothing has arrived at this key yet; confirm once S3 has answered the upload');
     }
@@ -198,7 +206,9 @@ export class UploadLifecycle {
   /** Rejected bytes never stay where the grant put them: quarantined for inspection, or deleted. */
   private async remove(record: UploadRecord): Promise<void> {
     const { quarantinePrefix } = this.deps.config;
-    if (quarantinePrefix !== undefined) await this.deps.objects.move(record.key, `${quarantinePrefix}${record.id}/${record.key}`);
+    const quarantined = quarantinePrefix === undefined ? undefined : `${quarantinePrefix}${record.id}/${record.key}`;
+    // A key near S3's limit has no room for the prefix: deleted rather than left in place.
+    if (quarantined !== undefined && Buffer.byteLength(quarantined) <= MAX_KEY_BYTES) await this.deps.objects.move(record.key, quarantined);
     else await this.deps.objects.delete(record.key);
   }
 

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { PolicyDocument } from '../../src/policy/schema.js';
+import { testApp } from '../helpers/app.js';
+import { testConfig } from '../helpers/config.js';
+import { fakeS3Objects } from '../helpers/fake-s3-objects.js';
+import { solidPng } from '../helpers/png.js';
+import { bearer } from '../helpers/tokens.js';
+
+const policy: PolicyDocument = { version: 1, rules: [{ id: 'own', actions: ['read', 'write'], resources: ['inbox/{sub}/*'] }] };
+const alice = bearer({ sub: 'alice' });
+const admin = bearer({ sub: 'ops', scope: 'broker:admin' });
+
+describe('upload records through the API (S3 in memory)', async () => {
+  const objects = fakeS3Objects();
+  const config = testConfig({ policy });
+  const app = await testApp({
+    config: { ...config, uploads: { ...config.uploads, quarantinePrefix: 'quarantine/' } },
+    s3Objects: objects,
+  });
+  after(() => app.close());
+  const status = (key: string, headers = alice) =>
+    app.inject({ method: 'GET', url: `/v1/uploads/status?key=${encodeURIComponent(key)}`, headers });
+  const confirm = (key: string) => app.inject({ method: 'POST', url: '/v1/uploads/confirm', headers: alice, payload: { key } });
+  const grant = (payload: object) => app.inject({ method: 'POST', url: '/v1/uploads', headers: alice, payload });
+
+  test('every kind of upload grant leaves a record, with the size it allows', async () => {
+    await grant({ method: 'PUT', key: 'inbox/alice/put.png', contentType: 'image/png', contentLength: 70 });
+    await grant({ method: 'POST', key: 'inbox/alice/post.png', contentType: 'image/png', contentLength: 80 });
+    const started = await app.inject({
+      method: 'POST',
+      url: '/v1/uploads/multipart',
+      headers: alice,
+      payload: { key: 'inbox/alice/multi.bin', contentType: 'application/octet-stream', contentLength: 6 * 1024 * 1024 },
+    });
+    assert.equal(started.statusCode, 201);
+    for (const [key, maxBytes] of [
+      ['inbox/alice/put.png', 70],
+      ['inbox/alice/post.png', 80],
+      ['inbox/alice/multi.bin', 6 * 1024 * 1024],
+    ] as const) {
+      const record = (await status(key)).json<{ state: string; maxBytes: number; id: string }>();
+      assert.equal(record.state, 'granted', key);
+      assert.equal(record.maxBytes, maxBytes, key);
+      assert.match(record.id, /^upl_/u);
+    }
+    assert.equal((await status('inbox/alice/put.png', bearer({ sub: 'bob' }))).statusCode, 404);
+    assert.equal((await status('inbox/alice/put.png', admin)).statusCode, 200);
+  });
+
+  test('a POST form allows up to its size: a smaller object is verified', async () => {
+    const key = 'inbox/alice/small.png';
+    await grant({ method: 'POST', key, contentType: 'image/png', contentLength: 5000 });
+    objects.put(key, solidPng(2, 2, [1, 2, 3]), 'image/png');
+    assert.equal((await confirm(key)).json<{ state: string }>().state, 'verified');
+  });
+
+  test('S3 failing during the check is 502, and the upload is checked again later', async () => {
+    const key = 'inbox/alice/flaky.png';
+    const png = solidPng(2, 2, [4, 5, 6]);
+    await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: png.length });
+    objects.put(key, png, 'image/png');
+    const head = objects.head;
+    objects.head = async () => {
+      throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    };
+    try {
+      const failed = await confirm(key);
+      assert.equal(failed.statusCode, 502, failed.body);
+      assert.equal(failed.json<{ code: string }>().code, 'BROKER_STORAGE_UNAVAILABLE');
+    } finally {
+      objects.head = head;
+    }
+    assert.equal((await confirm(key)).json<{ state: string }>().state, 'verified');
+  });
+
+  test('a rejected object is moved to quarantine; one whose key leaves no room for the prefix is deleted', async () => {
+    const key = 'inbox/alice/fake.png';
+    await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: 4 });
+    objects.put(key, Buffer.from('GIF8'), 'image/png');
+    const rejected = (await confirm(key)).json<{ state: string; id: string }>();
+    assert.equal(rejected.state, 'rejected');
+    assert.ok(objects.objects.has(`quarantine/${rejected.id}/${key}`));
+    assert.ok(!objects.objects.has(key));
+
+    const long = `inbox/alice/${'x'.repeat(1000)}.png`;
+    await grant({ method: 'PUT', key: long, contentType: 'image/png', contentLength: 4 });
+    objects.put(long, Buffer.from('GIF8'), 'image/png');
+    assert.equal((await confirm(long)).json<{ state: string }>().state, 'rejected');
+    assert.ok(!objects.objects.has(long));
+    assert.ok(objects.calls.includes(`delete ${long}`));
+  });
+
+  test('a new object under a grant still valid is checked again; the same object is not', async () => {
+    const key = 'inbox/alice/again.png';
+    const png = solidPng(3, 3, [7, 7, 7]);
+    await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: png.length });
+    objects.put(key, png, 'image/png');
+    const first = (await confirm(key)).json<{ state: string; updatedAt: string }>();
+    assert.equal(first.state, 'verified');
+    const reads = () => objects.calls.filter((call) => call === `read ${key}`).length;
+    const before = reads();
+    assert.equal((await confirm(key)).json<{ updatedAt: string }>().updatedAt, first.updatedAt);
+    assert.equal(reads(), before, 'the same ETag is not read again');
+    // The same grant's URL used again, with other bytes of the same length.
+    objects.put(key, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(png.length - 4)]), 'image/png');
+    assert.equal((await confirm(key)).json<{ state: string }>().state, 'rejected');
+  });
+});
