@@ -1,19 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Kysely } from 'kysely';
 import type { Config, StoreConfig } from '../config/config.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import { recordsFailingAsUnavailable } from '../store/unavailable.js';
 import { WebhookDispatcher } from '../webhooks/delivery.js';
 import { outboxQueries, type OutboxStore } from '../webhooks/outbox-queries.js';
-import {
-  lifecycleMigrations,
-  postgresLifecycleDialect,
-  sqliteLifecycleDialect,
-  type LifecycleDialect,
-  type LifecycleSchema,
-} from './lifecycle-schema.js';
-import { recordQueries } from './record-queries.js';
+import { lifecycleMigrations, postgresLifecycleDialect, sqliteLifecycleDialect, type LifecycleSchema } from './lifecycle-schema.js';
+import { recordQueries, type RecordRow } from './record-queries.js';
 import { lifecycleSchemas } from './schemas.js';
 import { S3EventListener, sqsClientFor } from './sqs-listener.js';
 import { UploadLifecycle } from './upload-lifecycle.js';
@@ -28,18 +21,48 @@ export interface LifecycleStore {
 
 const MIGRATION_TABLE = 'lifecycle_migration';
 
+/** Every column of upload_records, so the prepared insert names each one (a missing one is a type error here). */
+const RECORD_COLUMNS: Record<keyof RecordRow, true> = {
+  id: true,
+  key: true,
+  subject: true,
+  source_kind: true,
+  source_id: true,
+  kind: true,
+  multipart_upload_id: true,
+  content_type: true,
+  max_bytes: true,
+  exact_size: true,
+  checksum_algorithm: true,
+  checksum: true,
+  granted_at: true,
+  expires_at: true,
+  updated_at: true,
+  state: true,
+  reason: true,
+  size: true,
+  etag: true,
+  claimed_until: true,
+};
+
 export async function openLifecycleStore(config: StoreConfig): Promise<LifecycleStore> {
-  let db: Kysely<LifecycleSchema>;
-  let dialect: LifecycleDialect;
   if (config.kind === 'postgres') {
     const { openPostgresDatabase } = await import('../store/postgres-database.js'); // only when used, as openStore
-    dialect = postgresLifecycleDialect;
-    ({ db } = await openPostgresDatabase<LifecycleSchema>(config, lifecycleMigrations(dialect), MIGRATION_TABLE));
-  } else {
-    dialect = sqliteLifecycleDialect;
-    ({ db } = await openSqliteDatabase<LifecycleSchema>(config.filename, lifecycleMigrations(dialect), MIGRATION_TABLE));
+    const dialect = postgresLifecycleDialect;
+    const { db } = await openPostgresDatabase<LifecycleSchema>(config, lifecycleMigrations(dialect), MIGRATION_TABLE);
+    return { records: recordQueries(db, dialect), outbox: outboxQueries(db, dialect), close: () => db.destroy() };
   }
-  return { records: recordQueries(db, dialect), outbox: outboxQueries(db, dialect), close: () => db.destroy() };
+  const dialect = sqliteLifecycleDialect;
+  const { db, database } = await openSqliteDatabase<LifecycleSchema>(config.filename, lifecycleMigrations(dialect), MIGRATION_TABLE);
+  const columns = Object.keys(RECORD_COLUMNS);
+  const insert = database.prepare<[RecordRow]>(
+    `insert into upload_records (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')})`,
+  );
+  return {
+    records: recordQueries(db, dialect, async (row) => void insert.run(row)),
+    outbox: outboxQueries(db, dialect),
+    close: () => db.destroy(),
+  };
 }
 
 declare module 'fastify' {

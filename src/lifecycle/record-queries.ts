@@ -7,8 +7,19 @@ type Row = Selectable<LifecycleSchema['upload_records']>;
 /** States whose upload still counts against a quota: in flight, or verified. */
 const COUNTED = ['granted', 'uploaded', 'verified'] as const;
 
-/** The upload records on either database: the queries are the same, only the values' spelling differs. */
-export function recordQueries(db: Kysely<LifecycleSchema>, dialect: LifecycleDialect): UploadRecordStore {
+/** A row of upload_records as written, column by column. */
+export type RecordRow = LifecycleSchema['upload_records'];
+
+/**
+ * The upload records on either database: the queries are the same, only the values' spelling differs. `insert`, when
+ * given, writes a record without a quota (every upload grant does): SQLite's is a statement prepared once, since
+ * building and preparing it per grant cost several times running it.
+ */
+export function recordQueries(
+  db: Kysely<LifecycleSchema>,
+  dialect: LifecycleDialect,
+  insert: (row: RecordRow) => Promise<void> = async (row) => void (await db.insertInto('upload_records').values(row).execute()),
+): UploadRecordStore {
   const toRecord = (row: Row): UploadRecord => ({
     id: row.id,
     key: row.key,
@@ -34,7 +45,7 @@ export function recordQueries(db: Kysely<LifecycleSchema>, dialect: LifecycleDia
 
   return {
     async create(record, quotaCheck) {
-      const values = {
+      const values: RecordRow = {
         id: record.id,
         key: record.key,
         subject: record.subject,
@@ -50,16 +61,13 @@ export function recordQueries(db: Kysely<LifecycleSchema>, dialect: LifecycleDia
         granted_at: dialect.time(record.grantedAt),
         expires_at: dialect.time(record.expiresAt),
         updated_at: dialect.time(record.grantedAt),
-        state: 'granted' as const,
+        state: 'granted',
         reason: null,
         size: null,
         etag: null,
         claimed_until: null,
       };
-      if (quotaCheck === undefined) {
-        await db.insertInto('upload_records').values(values).execute();
-        return;
-      }
+      if (quotaCheck === undefined) return insert(values);
       await db.transaction().execute(async (trx) => {
         // One writer per subject and source at a time, so grants racing each other cannot share one remainder.
         // SQLite needs no lock: the store's one connection runs one transaction at a time.
