@@ -264,7 +264,7 @@ export class MultipartGrants {
     }
     // S3 cannot cap a multipart object's size: the broker verifies the object against its grant, as for every upload,
     // and an object that breaks it is removed.
-    const settled = await this.deps.lifecycle.settleAndWait(upload.key, 'multipart').catch((error: unknown) => {
+    const settled = await this.deps.lifecycle.settleMultipart(uploadId, 'multipart').catch((error: unknown) => {
       throw error instanceof BrokerError ? error : storageError(error, 'check the completed object');
     });
     if (settled === undefined) {

@@ -6,7 +6,7 @@ import { recordsFailingAsUnavailable } from '../store/unavailable.js';
 import { WebhookDispatcher } from '../webhooks/delivery.js';
 import { outboxQueries, type OutboxStore } from '../webhooks/outbox-queries.js';
 import { lifecycleMigrations, postgresLifecycleDialect, sqliteLifecycleDialect, type LifecycleSchema } from './lifecycle-schema.js';
-import { recordQueries, type RecordRow } from './record-queries.js';
+import { recordQueries, type QuotaCheck, type RecordRow } from './record-queries.js';
 import { lifecycleSchemas } from './schemas.js';
 import { S3EventListener, sqsClientFor } from './sqs-listener.js';
 import { UploadLifecycle } from './upload-lifecycle.js';
@@ -20,6 +20,14 @@ export interface LifecycleStore {
 }
 
 const MIGRATION_TABLE = 'lifecycle_migration';
+
+interface UsageParameters {
+  subject: string;
+  sourceKind: string;
+  sourceId: string;
+  liveSince: number;
+  dayStart: number;
+}
 
 /** Every column of upload_records, so the prepared insert names each one (a missing one is a type error here). */
 const RECORD_COLUMNS: Record<keyof RecordRow, true> = {
@@ -58,8 +66,42 @@ export async function openLifecycleStore(config: StoreConfig): Promise<Lifecycle
   const insert = database.prepare<[RecordRow]>(
     `insert into upload_records (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')})`,
   );
+  // Uploads of one subject under one source that still count: in flight or verified, and not a grant the sweeper will expire.
+  const counted = `from upload_records where subject = @subject and source_kind = @sourceKind and source_id = @sourceId
+    and (state != 'granted' or expires_at > @liveSince)`;
+  const today = database.prepare<[UsageParameters], { objects: number; bytes: number | null }>(
+    `select count(*) as objects, sum(case when state = 'verified' then coalesce(size, max_bytes) else max_bytes end) as bytes
+     ${counted} and granted_at >= @dayStart and state in ('granted', 'uploaded', 'verified')`,
+  );
+  const inFlight = database.prepare<[UsageParameters], { count: number; first: number | null }>(
+    `select count(*) as count, min(expires_at) as first ${counted} and state in ('granted', 'uploaded')`,
+  );
+  const countAndInsert = database.transaction((row: RecordRow, { dayStart, graceMs, check }: QuotaCheck) => {
+    const parameters: UsageParameters = {
+      subject: row.subject,
+      sourceKind: row.source_kind,
+      sourceId: row.source_id,
+      liveSince: Number(row.granted_at) - graceMs,
+      dayStart: dayStart.getTime(),
+    };
+    const usage = today.get(parameters);
+    const flying = inFlight.get(parameters);
+    check({
+      bytesToday: usage?.bytes ?? 0,
+      objectsToday: usage?.objects ?? 0,
+      inFlight: flying?.count ?? 0,
+      firstInFlightEndsAt: flying?.first == null ? undefined : new Date(flying.first + graceMs),
+    });
+    insert.run(row);
+  });
   return {
-    records: recordQueries(db, dialect, async (row) => void insert.run(row)),
+    records: recordQueries(
+      db,
+      dialect,
+      async (row) => void insert.run(row),
+      // IMMEDIATE: the write lock before the count, so another process on the file cannot insert in between.
+      async (row, quota) => countAndInsert.immediate(row, quota),
+    ),
     outbox: outboxQueries(db, dialect),
     close: () => db.destroy(),
   };

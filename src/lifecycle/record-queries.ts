@@ -10,15 +10,19 @@ const COUNTED = ['granted', 'uploaded', 'verified'] as const;
 /** A row of upload_records as written, column by column. */
 export type RecordRow = LifecycleSchema['upload_records'];
 
+export type QuotaCheck = NonNullable<Parameters<UploadRecordStore['create']>[1]>;
+
 /**
- * The upload records on either database: the queries are the same, only the values' spelling differs. `insert`, when
- * given, writes a record without a quota (every upload grant does): SQLite's is a statement prepared once, since
- * building and preparing it per grant cost several times running it.
+ * The upload records on either database: the queries are the same, only the values' spelling differs. SQLite brings
+ * two of its own: `insert` (a record without a quota, as every upload grant writes one) prepared once, since building
+ * and preparing it per grant cost several times running it; and `insertWithin` (the quota count and the insert in one
+ * synchronous transaction, which no other connection or request can interleave with).
  */
 export function recordQueries(
   db: Kysely<LifecycleSchema>,
   dialect: LifecycleDialect,
   insert: (row: RecordRow) => Promise<void> = async (row) => void (await db.insertInto('upload_records').values(row).execute()),
+  insertWithin?: (row: RecordRow, quota: QuotaCheck) => Promise<void>,
 ): UploadRecordStore {
   const toRecord = (row: Row): UploadRecord => ({
     id: row.id,
@@ -68,14 +72,12 @@ export function recordQueries(
         claimed_until: null,
       };
       if (quotaCheck === undefined) return insert(values);
-      await db.transaction().execute(async (trx) => {
+      if (insertWithin !== undefined) return insertWithin(values, quotaCheck);
+      const countAndInsert = async (trx: Kysely<LifecycleSchema>): Promise<void> => {
         // One writer per subject and source at a time, so grants racing each other cannot share one remainder.
-        // SQLite needs no lock: the store's one connection runs one transaction at a time.
-        if (dialect.kind === 'postgres') {
-          await sql`select pg_advisory_xact_lock(hashtextextended(${`${record.subject}\n${record.source.kind}:${record.source.id}`}, 0))`.execute(
-            trx,
-          );
-        }
+        await sql`select pg_advisory_xact_lock(hashtextextended(${`${record.subject}\n${record.source.kind}:${record.source.id}`}, 0))`.execute(
+          trx,
+        );
         // An upload still `granted` past its expiry and the grace no longer counts: the sweeper will call it expired.
         const liveSince = dialect.time(new Date(record.grantedAt.getTime() - quotaCheck.graceMs));
         const mine = trx
@@ -106,7 +108,8 @@ export function recordQueries(
               : new Date(dialect.date(flying.first).getTime() + quotaCheck.graceMs),
         });
         await trx.insertInto('upload_records').values(values).execute();
-      });
+      };
+      await db.transaction().execute(countAndInsert);
     },
 
     async latestForKey(key) {
@@ -133,6 +136,21 @@ export function recordQueries(
       return row === undefined ? undefined : toRecord(row);
     },
 
+    async byMultipartUpload(uploadId) {
+      const row = await db.selectFrom('upload_records').selectAll().where('multipart_upload_id', '=', uploadId).executeTakeFirst();
+      return row === undefined ? undefined : toRecord(row);
+    },
+
+    async release(id, etag, now) {
+      await db
+        .updateTable('upload_records')
+        .set({ claimed_until: dialect.time(now) })
+        .where('id', '=', id)
+        .where('state', '=', 'uploaded')
+        .where('etag', '=', etag)
+        .execute();
+    },
+
     async claim(id, from, found, now, leaseUntil) {
       const result = await db
         .updateTable('upload_records')
@@ -151,14 +169,15 @@ export function recordQueries(
       return result.numUpdatedRows > 0n;
     },
 
-    async finish(id, from, outcome, now) {
+    async finish(id, from, outcome, now, etag) {
       return db.transaction().execute(async (trx) => {
-        const result = await trx
+        let update = trx
           .updateTable('upload_records')
           .set({ state: outcome.state, reason: outcome.reason, claimed_until: null, updated_at: dialect.time(now) })
           .where('id', '=', id)
-          .where('state', '=', from)
-          .executeTakeFirst();
+          .where('state', '=', from);
+        if (etag !== undefined) update = update.where('etag', '=', etag);
+        const result = await update.executeTakeFirst();
         if (result.numUpdatedRows === 0n) return false;
         const at = dialect.time(now);
         await trx

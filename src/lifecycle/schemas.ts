@@ -21,6 +21,7 @@ export const UploadStatusSchema = Type.Object(
     contentType: Type.String({ description: 'The Content-Type the grant signed.' }),
     maxBytes: Type.Integer({ description: 'The size the grant allowed: exactly this for PUT and multipart, at most this for POST.' }),
     size: Type.Optional(Type.Integer({ description: 'The size of the object found.' })),
+    etag: Type.Optional(Type.String({ description: 'The ETag of the object found: which object the state is about.' })),
     grantedAt: Instant,
     expiresAt: Instant,
     updatedAt: Instant,

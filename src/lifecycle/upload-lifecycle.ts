@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { BrokerError } from '../errors/catalogue.js';
 import { MAX_KEY_BYTES } from '../keys/object-key.js';
+import { isUnavailable } from '../store/unavailable.js';
 import type { S3Objects, StoredObject } from '../objects/s3-objects.js';
 import type { Quota } from '../policy/schema.js';
 import { quotaCheck, utcDayStart } from './quotas.js';
@@ -34,6 +35,10 @@ const TERMINAL: ReadonlySet<UploadState> = new Set(['verified', 'rejected', 'exp
 /** How long one verifier holds a record; past it, the sweeper may take the record over (its verifier died). */
 const VERIFY_LEASE_MS = 60_000;
 const SWEEP_BATCH = 100;
+/** How far S3's clock (LastModified) may lag the broker's before an object counts as older than the grant. */
+const CLOCK_SKEW_MS = 15_000;
+/** The largest object one CopyObject moves. */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
 
 /** The record as clients and receivers see it: in status answers and in every event's `data`. */
 export interface UploadStatus {
@@ -44,6 +49,7 @@ export interface UploadStatus {
   contentType: string;
   maxBytes: number;
   size?: number;
+  etag?: string;
   grantedAt: string;
   expiresAt: string;
   updatedAt: string;
@@ -57,10 +63,15 @@ export const statusOf = (record: UploadRecord): UploadStatus => ({
   contentType: record.contentType,
   maxBytes: record.maxBytes,
   ...(record.size === null ? {} : { size: record.size }),
+  ...(record.etag === null ? {} : { etag: record.etag }),
   grantedAt: record.grantedAt.toISOString(),
   expiresAt: record.expiresAt.toISOString(),
   updatedAt: record.updatedAt.toISOString(),
 });
+
+/** An error from the AWS SDK (it carries the response's metadata), or its network failure. */
+const isS3Error = (error: unknown): boolean =>
+  error instanceof Error && ('$metadata' in error || ['TimeoutError', 'AbortError'].includes(error.name) || isUnavailable(error));
 
 const EVENT_TYPE: Record<'verified' | 'rejected' | 'expired', UploadEventType> = {
   verified: 'upload.verified',
@@ -129,12 +140,12 @@ export class UploadLifecycle {
   async confirm(key: string, subject: string): Promise<UploadRecord> {
     const record = await this.status(key, subject);
     const settled = await this.settleRecord(record, 'client').catch((error: unknown) => {
-      // S3 failing mid-check leaves the record to the sweeper (its lease runs out); the client may confirm again.
-      throw error instanceof BrokerError
-        ? error
-        : new BrokerError('BROKER_STORAGE_UNAVAILABLE', 'S3 failed while the upload was being checked; confirm again shortly', {
+      // S3 failing (or the object changing) mid-check: the record is free again, and the client may confirm again.
+      throw isS3Error(error)
+        ? new BrokerError('BROKER_STORAGE_UNAVAILABLE', 'S3 failed while the upload was being checked; confirm again shortly', {
             cause: error,
-          });
+          })
+        : error;
     });
     if (settled.state === 'granted') {
       throw new BrokerError('BROKER_UPLOAD_INCOMPLETE', 'nothing has arrived at this key yet; confirm once S3 has answered the upload');
@@ -147,18 +158,19 @@ export class UploadLifecycle {
     return this.deps.records.latestForKeys(keys);
   }
 
-  /** Something happened at a key (an S3 event, a completed multipart upload): settle its newest record, if the broker granted it. */
+  /** Something happened at a key (an S3 event): settle its newest record, if the broker granted it. */
   async settle(key: string, by: SettledBy): Promise<UploadRecord | undefined> {
     const record = await this.deps.records.latestForKey(key);
     return record === undefined ? undefined : this.settleRecord(record, by);
   }
 
   /**
-   * Settles the key's newest record and, when another path is verifying it at that moment (an S3 event racing a
-   * completion), waits for that outcome: the caller learns what became of the object, not that it is being checked.
+   * Settles a completed multipart upload's own record and, when another path is verifying it at that moment (an S3
+   * event racing the completion), waits for that outcome: the caller learns what became of the object.
    */
-  async settleAndWait(key: string, by: SettledBy, timeoutMs = 10_000): Promise<UploadRecord | undefined> {
-    let record = await this.settle(key, by);
+  async settleMultipart(uploadId: string, by: SettledBy, timeoutMs = 10_000): Promise<UploadRecord | undefined> {
+    const found = await this.deps.records.byMultipartUpload(uploadId);
+    let record = found === undefined ? undefined : await this.settleRecord(found, by);
     const deadline = Date.now() + timeoutMs;
     while (record?.state === 'uploaded' && Date.now() < deadline) {
       await sleep(100);
@@ -169,47 +181,70 @@ export class UploadLifecycle {
 
   async settleRecord(record: UploadRecord, by: SettledBy): Promise<UploadRecord> {
     const { objects, records } = this.deps;
-    const found = await objects.head(record.key);
+    const head = await objects.head(record.key);
+    // An object older than the grant is not this upload's (a key granted again, a create-only PUT S3 refused): it is
+    // never judged, let alone removed, by this grant.
+    const found =
+      head?.lastModified !== undefined && head.lastModified.getTime() < record.grantedAt.getTime() - CLOCK_SKEW_MS ? undefined : head;
     if (found === undefined) return this.nothingFound(record, by);
     // The same object as last time (a duplicate or late event, a second confirmation): nothing to do.
     if (TERMINAL.has(record.state) && found.etag === record.etag) return record;
     const now = this.now();
     if (!(await records.claim(record.id, record.state, found, now, new Date(now.getTime() + VERIFY_LEASE_MS)))) {
-      return (await records.byId(record.id)) ?? record; // another path is verifying it, or just did
+      const current = (await records.byId(record.id)) ?? record;
+      // Another verifier holds it for another object: this one must be checked after it, so the trigger is kept
+      // (an S3 event goes back to the queue; a client confirms again).
+      if (current.state === 'uploaded' && current.etag !== found.etag) {
+        throw new BrokerError('BROKER_UPLOAD_INCOMPLETE', 'another object at this key is being verified; confirm again shortly');
+      }
+      return current;
     }
-    const verdict = await this.verify(record, found);
-    if (!verdict.ok) await this.remove(record);
-    const outcome = verdict.ok ? { state: 'verified' as const, reason: null } : { state: 'rejected' as const, reason: verdict.reason };
-    return this.finish(record, 'uploaded', outcome, by, found);
+    try {
+      const verdict = await this.verify(record, found);
+      if (!verdict.ok) await this.remove(record, found);
+      const outcome = verdict.ok ? { state: 'verified' as const, reason: null } : { state: 'rejected' as const, reason: verdict.reason };
+      return await this.finish(record, 'uploaded', outcome, by, found);
+    } catch (error) {
+      // Free the record at once, rather than when the lease ends, so the next confirmation or event tries again.
+      await records.release(record.id, found.etag, this.now()).catch(() => undefined);
+      throw error;
+    }
   }
 
   private async nothingFound(record: UploadRecord, by: SettledBy): Promise<UploadRecord> {
-    const overdue = record.expiresAt.getTime() + this.deps.config.graceSeconds * 1000 < this.now().getTime();
+    const now = this.now();
+    const overdue = record.expiresAt.getTime() + this.deps.config.graceSeconds * 1000 < now.getTime();
     // A granted upload with nothing at its key is only given up once its grant and the grace are over.
     if (record.state === 'granted' && overdue) {
       return this.finish(record, 'granted', { state: 'expired', reason: 'nothing arrived before the grant ended' }, by, undefined);
     }
-    // A verifier that died, and an object gone meanwhile: nothing is left to verify.
+    // A verifier that died (its lease is over: the claim says so), and the object gone meanwhile.
     if (record.state === 'uploaded') {
-      return this.finish(record, 'uploaded', { state: 'expired', reason: 'the object was removed before it was verified' }, by, undefined);
+      const gone = { size: record.size ?? 0, etag: record.etag ?? '' };
+      if (!(await this.deps.records.claim(record.id, 'uploaded', gone, now, new Date(now.getTime() + VERIFY_LEASE_MS)))) return record;
+      return this.finish(record, 'uploaded', { state: 'expired', reason: 'the object was removed before it was verified' }, by, gone);
     }
     return record;
   }
 
   private async verify(record: UploadRecord, found: StoredObject): Promise<Verdict> {
     const grant = { contentType: record.contentType, maxBytes: record.maxBytes, exactSize: record.exactSize, checksum: record.checksum };
-    const start = await this.deps.objects.readStart(record.key, bytesToRead(grant));
+    // The bytes of the object HEAD described, not of one put there since: S3 answers 412 to any other.
+    const start = await this.deps.objects.readStart(record.key, bytesToRead(grant), found.etag);
     if (start === undefined) return { ok: false, code: 'size', reason: 'the object was removed during verification' };
     return verifyUpload(grant, found, start);
   }
 
   /** Rejected bytes never stay where the grant put them: quarantined for inspection, or deleted. */
-  private async remove(record: UploadRecord): Promise<void> {
+  private async remove(record: UploadRecord, found: StoredObject): Promise<void> {
     const { quarantinePrefix } = this.deps.config;
     const quarantined = quarantinePrefix === undefined ? undefined : `${quarantinePrefix}${record.id}/${record.key}`;
-    // A key near S3's limit has no room for the prefix: deleted rather than left in place.
-    if (quarantined !== undefined && Buffer.byteLength(quarantined) <= MAX_KEY_BYTES) await this.deps.objects.move(record.key, quarantined);
-    else await this.deps.objects.delete(record.key);
+    // A key near S3's limit has no room for the prefix, and one CopyObject moves at most 5 GiB: deleted instead.
+    if (quarantined !== undefined && Buffer.byteLength(quarantined) <= MAX_KEY_BYTES && found.size <= MAX_COPY_BYTES) {
+      await this.deps.objects.move(record.key, quarantined, found.etag);
+    } else {
+      await this.deps.objects.delete(record.key);
+    }
   }
 
   private async finish(
@@ -217,7 +252,7 @@ export class UploadLifecycle {
     from: UploadState,
     outcome: { state: 'verified' | 'rejected' | 'expired'; reason: string | null },
     by: SettledBy,
-    found: StoredObject | undefined,
+    found: Pick<StoredObject, 'size' | 'etag'> | undefined,
   ): Promise<UploadRecord> {
     const now = this.now();
     const settled: UploadRecord = {
@@ -233,7 +268,14 @@ export class UploadLifecycle {
       type,
       payload: JSON.stringify({ type, timestamp: now.toISOString(), data: statusOf(settled) }),
     };
-    const written = await this.deps.records.finish(record.id, from, { ...outcome, event, deliverTo: this.deps.config.webhookUrls }, now);
+    // Only the verifier whose claim found this object may write its outcome.
+    const written = await this.deps.records.finish(
+      record.id,
+      from,
+      { ...outcome, event, deliverTo: this.deps.config.webhookUrls },
+      now,
+      found?.etag,
+    );
     if (!written) return (await this.deps.records.byId(record.id)) ?? record;
     this.deps.log.info({ upload: record.id, state: outcome.state, by, reason: outcome.reason ?? undefined }, 'upload settled');
     return settled;
@@ -248,14 +290,8 @@ export class UploadLifecycle {
       try {
         const latest = await this.deps.records.latestForKey(record.key);
         // A later grant for the same key owns whatever is there now.
-        if (latest !== undefined && latest.id !== record.id && record.state === 'granted') {
-          await this.finish(
-            record,
-            'granted',
-            { state: 'expired', reason: 'a later upload grant for the same key replaced it' },
-            'sweeper',
-            undefined,
-          );
+        if (latest !== undefined && latest.id !== record.id) {
+          await this.supersede(record);
         } else {
           await this.settleRecord(record, 'sweeper');
         }
@@ -265,6 +301,20 @@ export class UploadLifecycle {
       }
     }
     return settled;
+  }
+
+  /** An older grant for a key a later grant took over: whatever is there now is the later one's to settle. */
+  private async supersede(record: UploadRecord): Promise<void> {
+    const reason = 'a later upload grant for the same key replaced it';
+    if (record.state === 'granted') {
+      await this.finish(record, 'granted', { state: 'expired', reason }, 'sweeper', undefined);
+      return;
+    }
+    const now = this.now();
+    const held = { size: record.size ?? 0, etag: record.etag ?? '' };
+    if (await this.deps.records.claim(record.id, 'uploaded', held, now, new Date(now.getTime() + VERIFY_LEASE_MS))) {
+      await this.finish(record, 'uploaded', { state: 'expired', reason }, 'sweeper', held);
+    }
   }
 
   /** Sweeps every interval, one pass at a time. */

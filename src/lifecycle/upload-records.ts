@@ -85,13 +85,20 @@ export interface UploadRecordStore {
   /** The newest record for each key that has one. */
   latestForKeys(keys: readonly string[]): Promise<Map<string, UploadRecord>>;
   byId(id: string): Promise<UploadRecord | undefined>;
+  /** The record of a multipart upload, by S3's upload id. */
+  byMultipartUpload(uploadId: string): Promise<UploadRecord | undefined>;
   /**
    * Moves a record from `from` to `uploaded`, noting what was found, and leases it until `leaseUntil`:
    * false when its state changed meanwhile or another verifier's lease is still running.
    */
   claim(id: string, from: UploadState, found: { size: number; etag: string }, now: Date, leaseUntil: Date): Promise<boolean>;
-  /** Ends a claimed (or, for `expired`, a granted) record and writes its event and deliveries in the same transaction. */
-  finish(id: string, from: UploadState, outcome: Outcome, now: Date): Promise<boolean>;
+  /**
+   * Ends a claimed (or, for `expired`, a granted) record and writes its event and deliveries in the same transaction;
+   * with `etag`, only if the record's claim found that object (a verifier whose lease was taken over writes nothing).
+   */
+  finish(id: string, from: UploadState, outcome: Outcome, now: Date, etag?: string): Promise<boolean>;
+  /** Ends a claim early (its verifier failed), so another path may claim the record at once. */
+  release(id: string, etag: string, now: Date): Promise<void>;
   /** Granted records whose grant ended before `before`, and uploaded ones whose verifier's lease ran out: what the sweeper settles. */
   overdue(before: Date, now: Date, limit: number): Promise<UploadRecord[]>;
   shutdown(): Promise<void>;

@@ -27,6 +27,8 @@ export interface StoredObject {
   readonly size: number;
   readonly etag: string;
   readonly contentType: string | undefined;
+  /** When S3 stored it (its clock, to the second). */
+  readonly lastModified: Date | undefined;
   /** The full-object checksums S3 keeps (base64), by algorithm; a multipart object's composite ones end in `-<parts>`. */
   readonly checksums: Readonly<Partial<Record<ChecksumAlgorithm, string>>>;
 }
@@ -52,10 +54,13 @@ export interface S3Objects {
   ): Promise<{ location: string | undefined }>;
   abortMultipart(key: string, uploadId: string): Promise<void>;
   head(key: string): Promise<StoredObject | undefined>;
-  /** The object's first `bytes` bytes (fewer when it is shorter), or undefined when the key holds nothing. */
-  readStart(key: string, bytes: number): Promise<Uint8Array | undefined>;
-  /** Copies the object to `to`, then deletes it: quarantine keeps rejected bytes out of reach for inspection. */
-  move(key: string, to: string): Promise<void>;
+  /**
+   * The first `bytes` bytes (fewer when it is shorter) of the object with this ETag, or undefined when the key holds
+   * nothing; S3 answers 412 (thrown) when another object has replaced it.
+   */
+  readStart(key: string, bytes: number, etag: string): Promise<Uint8Array | undefined>;
+  /** Copies the object with this ETag to `to`, then deletes it: quarantine keeps rejected bytes for inspection. */
+  move(key: string, to: string, etag: string): Promise<void>;
   delete(key: string): Promise<void>;
   close(): void;
 }
@@ -127,15 +132,23 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
         if (head.ChecksumCRC32) checksums.CRC32 = head.ChecksumCRC32;
         if (head.ChecksumCRC32C) checksums.CRC32C = head.ChecksumCRC32C;
         if (head.ChecksumCRC64NVME) checksums.CRC64NVME = head.ChecksumCRC64NVME;
-        return { size: head.ContentLength ?? 0, etag: head.ETag ?? '', contentType: head.ContentType, checksums };
+        return {
+          size: head.ContentLength ?? 0,
+          etag: head.ETag ?? '',
+          contentType: head.ContentType,
+          lastModified: head.LastModified,
+          checksums,
+        };
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
       }
     },
-    async readStart(key, bytes) {
+    async readStart(key, bytes, etag) {
       try {
-        const object = await client.send(new GetObjectCommand({ Bucket, Key: key, Range: `bytes=0-${Math.max(0, bytes - 1)}` }));
+        const object = await client.send(
+          new GetObjectCommand({ Bucket, Key: key, IfMatch: etag, Range: `bytes=0-${Math.max(0, bytes - 1)}` }),
+        );
         return object.Body ? await object.Body.transformToByteArray() : new Uint8Array();
       } catch (error) {
         if (isNotFound(error)) return undefined;
@@ -144,9 +157,14 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
         throw error;
       }
     },
-    async move(key, to) {
+    async move(key, to, etag) {
       await client.send(
-        new CopyObjectCommand({ Bucket, Key: to, CopySource: `${Bucket}/${encodeURIComponent(key).replaceAll('%2F', '/')}` }),
+        new CopyObjectCommand({
+          Bucket,
+          Key: to,
+          CopySourceIfMatch: etag,
+          CopySource: `${Bucket}/${encodeURIComponent(key).replaceAll('%2F', '/')}`,
+        }),
       );
       await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
     },

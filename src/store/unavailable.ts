@@ -27,7 +27,8 @@ export function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (NETWORK_CODES.has(code) || POSTGRES_UNAVAILABLE.has(code) || code.startsWith('08')) return true; // 08: connection exceptions
-    if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') return true;
+    // SQLITE_BUSY_SNAPSHOT and the other extended codes too: another connection wrote first, a retry will do.
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return true;
   }
   // node-postgres's own: its connection and query timeouts, a connection that ended under a query.
   return /timeout exceeded when trying to connect|Query read timeout|Connection terminated/u.test(error.message);
@@ -79,8 +80,10 @@ export function recordsFailingAsUnavailable(store: UploadRecordStore): UploadRec
     latestForKey: (key) => guarded(() => store.latestForKey(key)),
     latestForKeys: (keys) => guarded(() => store.latestForKeys(keys)),
     byId: (id) => guarded(() => store.byId(id)),
+    byMultipartUpload: (uploadId) => guarded(() => store.byMultipartUpload(uploadId)),
+    release: (id, etag, now) => guarded(() => store.release(id, etag, now)),
     claim: (id, from, found, now, leaseUntil) => guarded(() => store.claim(id, from, found, now, leaseUntil)),
-    finish: (id, from, outcome, now) => guarded(() => store.finish(id, from, outcome, now)),
+    finish: (id, from, outcome, now, etag) => guarded(() => store.finish(id, from, outcome, now, etag)),
     overdue: (before, now, limit) => guarded(() => store.overdue(before, now, limit)),
   };
 }

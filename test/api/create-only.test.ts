@@ -50,7 +50,13 @@ describe('create-only grants through every upload route', async () => {
   });
 
   test('multipart: refused at start when the key is taken, and S3 never starts an upload', async () => {
-    objects.objects.set('inbox/alice/taken.bin', { size: 1, etag: '"x"', contentType: 'application/octet-stream', checksums: {} });
+    objects.objects.set('inbox/alice/taken.bin', {
+      size: 1,
+      etag: '"x"',
+      contentType: 'application/octet-stream',
+      lastModified: undefined,
+      checksums: {},
+    });
     const response = await app.inject({
       method: 'POST',
       url: '/v1/uploads/multipart',
@@ -88,14 +94,20 @@ describe('create-only grants through every upload route', async () => {
 
     objects.objects.delete('inbox/alice/race.bin');
     const lost = await start();
-    objects.objects.set('inbox/alice/race.bin', { size: 1, etag: '"winner"', contentType: 'application/octet-stream', checksums: {} });
+    objects.objects.set('inbox/alice/race.bin', {
+      size: 1,
+      etag: '"winner"',
+      contentType: 'application/octet-stream',
+      lastModified: undefined,
+      checksums: {},
+    });
     const refused = await complete(lost);
     assert.equal(refused.statusCode, 412, refused.body);
     assert.equal(refused.json<{ code: string }>().code, 'BROKER_OBJECT_EXISTS');
     assert.ok(objects.calls.includes(`abort inbox/alice/race.bin ${lost}`));
     assert.deepEqual(
       objects.objects.get('inbox/alice/race.bin'),
-      { size: 1, etag: '"winner"', contentType: 'application/octet-stream', checksums: {} },
+      { size: 1, etag: '"winner"', contentType: 'application/octet-stream', lastModified: undefined, checksums: {} },
       'the winner is not deleted',
     );
     const again = await complete(lost);

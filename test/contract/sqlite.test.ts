@@ -33,7 +33,13 @@ entitlementStoreContract('SQLite store in a file (openStore)', () => openStore({
 multipartStoreContract('SQLite multipart store in a file', () => openMultipartStore({ kind: 'sqlite', filename: freshFilename() }));
 policyCasesContract('SQLite store', () => openSqliteStore(':memory:'));
 auditStoreContract('SQLite audit store', () => openAuditStore({ kind: 'sqlite', filename: ':memory:' }));
-uploadRecordStoreContract('SQLite', () => openLifecycleStore({ kind: 'sqlite', filename: ':memory:' }));
+let lifecycleFile = '';
+uploadRecordStoreContract(
+  'SQLite',
+  () => openLifecycleStore({ kind: 'sqlite', filename: (lifecycleFile = freshFilename()) }),
+  // A second connection to the same file (another process, or another store of this one): the quota's lock must hold.
+  () => openLifecycleStore({ kind: 'sqlite', filename: lifecycleFile }),
+);
 outboxStoreContract('SQLite webhook outbox', async () => {
   const { db } = await openSqliteDatabase<LifecycleSchema>(':memory:', lifecycleMigrations(sqliteLifecycleDialect), 'lifecycle_migration');
   return { db, dialect: sqliteLifecycleDialect };

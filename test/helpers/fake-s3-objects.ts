@@ -44,7 +44,7 @@ export function fakeS3Objects(): FakeS3Objects {
         throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
       }
       const size = fake.completedSize ?? upload.parts.reduce((sum, part) => sum + part.size, 0);
-      objects.set(key, { size, etag: '"multipart-etag-3"', contentType: upload.contentType, checksums: {} });
+      objects.set(key, { size, etag: '"multipart-etag-3"', contentType: upload.contentType, lastModified: new Date(), checksums: {} });
       uploads.delete(uploadId);
       return { location: `https://s3.example/bucket/${key}` };
     },
@@ -56,10 +56,12 @@ export function fakeS3Objects(): FakeS3Objects {
       fake.calls.push(`head ${key}`);
       return objects.get(key);
     },
-    async readStart(key, bytes) {
+    async readStart(key, bytes, etag) {
       fake.calls.push(`read ${key}`);
       const object = objects.get(key);
       if (!object) return undefined;
+      if (object.etag !== etag)
+        throw Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
       return (bodies.get(key) ?? new Uint8Array(object.size)).slice(0, bytes);
     },
     async move(key, to) {
@@ -74,7 +76,7 @@ export function fakeS3Objects(): FakeS3Objects {
       bodies.delete(key);
     },
     put(key, body, contentType) {
-      objects.set(key, { size: body.length, etag: `"etag-${next++}"`, contentType, checksums: {} });
+      objects.set(key, { size: body.length, etag: `"etag-${next++}"`, contentType, lastModified: new Date(), checksums: {} });
       bodies.set(key, body);
     },
     close() {},
