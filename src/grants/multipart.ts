@@ -146,7 +146,6 @@ export class MultipartGrants {
           exactSize: true,
           // Parts carry their own checksums; the object's is a checksum of checksums S3 computes, not one the caller gave.
           checksum: null,
-          grantedAt: now,
           expiresAt,
         },
         decision.quota,

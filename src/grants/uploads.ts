@@ -40,7 +40,6 @@ export class UploadGrants {
         maxBytes: request.contentLength,
         exactSize: request.method === 'PUT',
         checksum: request.checksum ?? null,
-        grantedAt: now,
         expiresAt,
       },
       decision.quota,

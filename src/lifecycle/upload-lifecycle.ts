@@ -104,9 +104,10 @@ export class UploadLifecycle {
   }
 
   /** Records a grant before it leaves the broker; with a quota, refuses the grant that would exceed it (nothing is written). */
-  async granted(record: Omit<NewUploadRecord, 'id'>, quota: Quota | undefined): Promise<string> {
+  async granted(record: Omit<NewUploadRecord, 'id' | 'grantedAt'>, quota: Quota | undefined): Promise<string> {
     const id = `upl_${randomUUID()}`;
-    const now = record.grantedAt;
+    // To the millisecond (grants sign whole seconds): the newest grant for a key is the one that decides it.
+    const now = this.now();
     const check =
       quota === undefined
         ? undefined
@@ -116,7 +117,7 @@ export class UploadLifecycle {
             check: quotaCheck(quota, record.source, record.maxBytes, now),
           };
     try {
-      await this.deps.records.create({ ...record, id }, check);
+      await this.deps.records.create({ ...record, id, grantedAt: now }, check);
     } catch (error) {
       if (!(error instanceof QuotaRefusal)) throw error;
       const retryAfter = Math.max(1, Math.ceil((error.resetsAt.getTime() - now.getTime()) / 1000));

@@ -91,6 +91,60 @@ describe('upload records through the API (S3 in memory)', async () => {
     assert.ok(objects.calls.includes(`delete ${long}`));
   });
 
+  test('a key granted again over an object already there: the old object is never judged by the new grant', async () => {
+    const key = 'inbox/alice/existing.png';
+    const old = solidPng(2, 2, [8, 8, 8]);
+    objects.put(key, old, 'image/png');
+    const stored = objects.objects.get(key)!;
+    objects.objects.set(key, { ...stored, lastModified: new Date(Date.now() - 120_000) });
+    // Another size and type: judged by this grant, the old object would be rejected and removed.
+    await grant({ method: 'PUT', key, contentType: 'application/pdf', contentLength: 9 });
+    const early = await confirm(key);
+    assert.equal(early.statusCode, 409, early.body);
+    assert.equal(early.json<{ code: string }>().code, 'BROKER_UPLOAD_INCOMPLETE');
+    assert.ok(objects.objects.has(key), 'the object that was there stays');
+    assert.ok(!objects.calls.includes(`read ${key}`), 'and is not even read');
+  });
+
+  test('a multipart completion settles its own upload, even when a later grant names the same key', async () => {
+    const key = 'inbox/alice/multi-later.bin';
+    const started = await app.inject({
+      method: 'POST',
+      url: '/v1/uploads/multipart',
+      headers: alice,
+      payload: { key, contentType: 'application/octet-stream', contentLength: 6 * 1024 * 1024 },
+    });
+    const { uploadId } = started.json<{ uploadId: string }>();
+    objects.addPart(uploadId, { partNumber: 1, etag: '"p1"', size: 6 * 1024 * 1024 });
+    await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: 10 });
+    const completed = await app.inject({
+      method: 'POST',
+      url: `/v1/uploads/multipart/${encodeURIComponent(uploadId)}/complete`,
+      headers: alice,
+      payload: { parts: [{ partNumber: 1, etag: '"p1"' }] },
+    });
+    assert.equal(completed.statusCode, 200, completed.body);
+    assert.ok(objects.objects.has(key), "judged by its own grant, not the later PUT's");
+    assert.equal((await status(key)).json<{ state: string }>().state, 'granted', 'the later grant is still waiting for its own upload');
+  });
+
+  test('S3 failing while the bytes are read frees the upload at once: the next confirmation checks it', async () => {
+    const key = 'inbox/alice/read-fails.png';
+    const png = solidPng(2, 2, [9, 9, 9]);
+    await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: png.length });
+    objects.put(key, png, 'image/png');
+    const readStart = objects.readStart;
+    objects.readStart = async () => {
+      throw Object.assign(new Error('read failed'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+    };
+    try {
+      assert.equal((await confirm(key)).statusCode, 502);
+    } finally {
+      objects.readStart = readStart;
+    }
+    assert.equal((await confirm(key)).json<{ state: string }>().state, 'verified', 'not left "uploaded" until a lease ends');
+  });
+
   test('a new object under a grant still valid is checked again; the same object is not', async () => {
     const key = 'inbox/alice/again.png';
     const png = solidPng(3, 3, [7, 7, 7]);
