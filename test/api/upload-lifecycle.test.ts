@@ -60,7 +60,7 @@ describe('upload records through the API (S3 in memory)', async () => {
     const png = solidPng(2, 2, [4, 5, 6]);
     await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: png.length });
     objects.put(key, png, 'image/png');
-    const head = objects.head;
+    const head = objects.head.bind(objects);
     objects.head = async () => {
       throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
     };
@@ -133,7 +133,7 @@ describe('upload records through the API (S3 in memory)', async () => {
     const png = solidPng(2, 2, [9, 9, 9]);
     await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: png.length });
     objects.put(key, png, 'image/png');
-    const readStart = objects.readStart;
+    const readStart = objects.readStart.bind(objects);
     objects.readStart = async () => {
       throw Object.assign(new Error('read failed'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
     };
