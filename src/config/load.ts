@@ -16,6 +16,7 @@ import { EnvSchema, type Env, type EnvName } from './env-schema.js';
 import { DEVELOPMENT_BUCKET, productionProblems } from './production.js';
 import { readSecretString } from './secrets-manager.js';
 import { validateWebhookSecret, type WebhookConfig } from '../webhooks/delivery.js';
+import { quarantineOverlaps } from '../lifecycle/quarantine.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -395,6 +396,10 @@ export async function loadConfig(raw: Readonly<Record<string, string | undefined
   }
 
   const webhooks = webhookConfig(env, mode, errors);
+  // Rejected bytes must not be grantable: a rule that could reach the quarantine is refused, in every mode.
+  if (env.UPLOAD_QUARANTINE_PREFIX !== undefined && policy !== undefined) {
+    for (const problem of quarantineOverlaps(policy, env.UPLOAD_QUARANTINE_PREFIX)) errors.push(`UPLOAD_QUARANTINE_PREFIX: ${problem}`);
+  }
   if (mode === 'production' && env.S3_EVENTS_QUEUE_URL?.startsWith('http://'))
     errors.push('S3_EVENTS_QUEUE_URL: must use https in production');
 

@@ -579,3 +579,33 @@ describe('loadConfig: POLICY_FILE', () => {
     assert.equal(errors.length, 3, errors.join('\n'));
   });
 });
+
+describe('the upload lifecycle settings', () => {
+  test('defaults: a 15-minute grace, a sweep a minute, rejected objects deleted, no queue, no webhooks', async () => {
+    const { uploads, webhooks } = configOf(await load());
+    assert.deepEqual(uploads, { graceSeconds: 900, sweepIntervalMs: 60_000, quarantinePrefix: undefined, eventsQueue: undefined });
+    assert.equal(webhooks, undefined);
+  });
+
+  test('a quarantine a rule could grant is refused, naming the rule', async () => {
+    const errors = errorsOf(await load({ UPLOAD_QUARANTINE_PREFIX: 'public/quarantine/' }));
+    findError(errors, /^UPLOAD_QUARANTINE_PREFIX: rule "dev-public": resource "public\/\*" may match keys under public\/quarantine\//);
+    assert.equal(configOf(await load({ UPLOAD_QUARANTINE_PREFIX: 'quarantine/' })).uploads.quarantinePrefix, 'quarantine/');
+  });
+
+  test('webhooks: URLs need the secret, the secret needs URLs, and the secret is never shown', async () => {
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    findError(errorsOf(await load({ WEBHOOK_URLS: 'https://app.example.com/hooks' })), /^WEBHOOK_SECRET: required with WEBHOOK_URLS/);
+    findError(errorsOf(await load({ WEBHOOK_SECRET: secret })), /^WEBHOOK_SECRET: set, but WEBHOOK_URLS names no receiver/);
+    const short = errorsOf(await load({ WEBHOOK_URLS: 'https://a.example/h', WEBHOOK_SECRET: 'whsec_c2hvcnQ=' }));
+    findError(short, /^WEBHOOK_SECRET: holds 5 bytes/);
+    assert.ok(!short.join('\n').includes('c2hvcnQ='), 'the secret is not echoed');
+    findError(
+      errorsOf(await load({ WEBHOOK_URLS: 'https://user:pw@a.example/h', WEBHOOK_SECRET: secret })),
+      /^WEBHOOK_URLS: "https:\/\/a.example\/h" is not/,
+    );
+    const { webhooks } = configOf(await load({ WEBHOOK_URLS: 'https://a.example/h, https://b.example/h', WEBHOOK_SECRET: secret }));
+    assert.deepEqual(webhooks?.urls, ['https://a.example/h', 'https://b.example/h']);
+    assert.equal(webhooks?.maxAttempts, 12);
+  });
+});
