@@ -213,12 +213,28 @@ export function recordQueries(
           eb.or([
             eb.and([eb('state', '=', 'granted'), eb('expires_at', '<', dialect.time(before))]),
             eb.and([eb('state', '=', 'uploaded'), eb('claimed_until', '<=', dialect.time(now))]),
+            // Settled while its grant could still be used: one more look once it cannot (touch marks it done).
+            eb.and([
+              eb('state', 'in', ['verified', 'rejected']),
+              eb('expires_at', '<', dialect.time(before)),
+              eb('updated_at', '<', eb.ref('expires_at')),
+            ]),
           ]),
         )
         .orderBy('expires_at')
         .limit(limit)
         .execute();
       return rows.map(toRecord);
+    },
+
+    async touch(id, now) {
+      await db
+        .updateTable('upload_records')
+        .set({ updated_at: dialect.time(now) })
+        .where('id', '=', id)
+        .where('state', 'in', ['verified', 'rejected'])
+        .where((eb) => eb('updated_at', '<', eb.ref('expires_at')))
+        .execute();
     },
 
     async shutdown() {

@@ -291,7 +291,12 @@ export class UploadLifecycle {
       try {
         const latest = await this.deps.records.latestForKey(record.key);
         // A later grant for the same key owns whatever is there now.
-        if (latest !== undefined && latest.id !== record.id) {
+        const superseded = latest !== undefined && latest.id !== record.id;
+        if (TERMINAL.has(record.state)) {
+          // The last look at a settled upload: a new object at the key is checked (the same one changes nothing).
+          if (!superseded) await this.settleRecord(record, 'sweeper');
+          await this.deps.records.touch(record.id, now);
+        } else if (superseded) {
           await this.supersede(record);
         } else {
           await this.settleRecord(record, 'sweeper');

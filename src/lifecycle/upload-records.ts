@@ -99,7 +99,13 @@ export interface UploadRecordStore {
   finish(id: string, from: UploadState, outcome: Outcome, now: Date, etag?: string): Promise<boolean>;
   /** Ends a claim early (its verifier failed), so another path may claim the record at once. */
   release(id: string, etag: string, now: Date): Promise<void>;
-  /** Granted records whose grant ended before `before`, and uploaded ones whose verifier's lease ran out: what the sweeper settles. */
+  /**
+   * What the sweeper settles: granted records whose grant ended before `before`, uploaded ones whose verifier's lease
+   * ran out, and verified or rejected ones settled while their grant could still be used (a second PUT with the same
+   * URL, without S3 events, is seen then).
+   */
   overdue(before: Date, now: Date, limit: number): Promise<UploadRecord[]>;
+  /** Marks a settled record's last look done: the sweeper leaves it alone from then on. */
+  touch(id: string, now: Date): Promise<void>;
   shutdown(): Promise<void>;
 }

@@ -85,5 +85,6 @@ export function recordsFailingAsUnavailable(store: UploadRecordStore): UploadRec
     claim: (id, from, found, now, leaseUntil) => guarded(() => store.claim(id, from, found, now, leaseUntil)),
     finish: (id, from, outcome, now, etag) => guarded(() => store.finish(id, from, outcome, now, etag)),
     overdue: (before, now, limit) => guarded(() => store.overdue(before, now, limit)),
+    touch: (id, now) => guarded(() => store.touch(id, now)),
   };
 }

@@ -161,3 +161,38 @@ describe('upload records through the API (S3 in memory)', async () => {
     assert.equal((await confirm(key)).json<{ state: string }>().state, 'rejected');
   });
 });
+
+describe('the sweeper takes one more look once a grant can no longer be used', async () => {
+  const objects = fakeS3Objects();
+  const config = testConfig({ policy });
+  let offsetMs = 0;
+  const app = await testApp({
+    config: { ...config, uploads: { ...config.uploads, graceSeconds: 0 } },
+    s3Objects: objects,
+    now: () => new Date(Date.now() + offsetMs),
+  });
+  after(() => app.close());
+
+  test('a second PUT with the same URL after the upload was verified is caught, and then the record is left alone', async () => {
+    const key = 'inbox/alice/swapped.png';
+    const png = solidPng(2, 2, [3, 3, 3]);
+    await app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      headers: alice,
+      payload: { method: 'PUT', key, contentType: 'image/png', contentLength: png.length, ttlSeconds: 60 },
+    });
+    objects.put(key, png, 'image/png');
+    const confirmed = await app.inject({ method: 'POST', url: '/v1/uploads/confirm', headers: alice, payload: { key } });
+    assert.equal(confirmed.json<{ state: string }>().state, 'verified');
+    // The same URL again, with other bytes of the granted length and type: no event, no confirmation.
+    objects.put(key, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(png.length - 4)]), 'image/png');
+    assert.equal(await app.uploadLifecycle.sweep(), 0, 'not while the grant can still be used');
+    offsetMs = 61_000;
+    assert.equal(await app.uploadLifecycle.sweep(), 1);
+    const status = await app.inject({ method: 'GET', url: `/v1/uploads/status?key=${encodeURIComponent(key)}`, headers: alice });
+    assert.equal(status.json<{ state: string }>().state, 'rejected');
+    assert.ok(!objects.objects.has(key));
+    assert.equal(await app.uploadLifecycle.sweep(), 0, 'looked at once, then left alone');
+  });
+});

@@ -128,6 +128,25 @@ export function uploadRecordStoreContract(
       assert.deepEqual(overdue.map((record) => record.id).sort(), [due.id, lapsed.id].sort());
     });
 
+    test('overdue: a record settled while its grant could be used is looked at once more after it ends, then touched', async () => {
+      const record = newRecord({ expiresAt: at(-2 * MINUTE) });
+      await store.records.create(record);
+      await store.records.claim(record.id, 'granted', { size: 1, etag: '"v"' }, at(-3 * MINUTE), at(MINUTE));
+      await store.records.finish(
+        record.id,
+        'uploaded',
+        { state: 'verified', reason: null, event: event('msg_last'), deliverTo: [] },
+        at(-3 * MINUTE),
+      );
+      assert.deepEqual(
+        (await store.records.overdue(at(-MINUTE), NOW, 10)).map((found) => found.id),
+        [record.id],
+      );
+      await store.records.touch(record.id, NOW);
+      assert.deepEqual(await store.records.overdue(at(-MINUTE), NOW, 10), []);
+      assert.equal((await store.records.byId(record.id))?.state, 'verified');
+    });
+
     test('quota usage: verified bytes and in-flight grants count; rejected, expired, stale and other subjects or rules do not', async () => {
       const records = {
         verified: newRecord({ maxBytes: 1000 }),
