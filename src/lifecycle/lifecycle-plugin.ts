@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { Counter } from 'prom-client';
+import { childrenOf } from '../plugins/metrics.js';
 import type { Config, StoreConfig } from '../config/config.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import { recordsFailingAsUnavailable } from '../store/unavailable.js';
@@ -123,12 +125,26 @@ export const lifecyclePlugin = fp(
     const { config } = options;
     // A store passed in belongs to whoever passed it (tests); one opened here is closed here, after the background stops.
     const store = options.store ?? (await openLifecycleStore(config.store));
+    // Label children made once per value (childrenOf): outcomes, paths and quota names are small fixed sets.
+    const counter = (name: string, help: string, labelNames: string[]) => {
+      const metric = new Counter({ name, help, labelNames, registers: [app.metricsRegistry] });
+      return childrenOf((...values) => metric.labels(...values));
+    };
+    const settled = counter('broker_uploads_settled_total', 'Uploads settled, by outcome and by what found them.', ['state', 'by']);
+    const refused = counter('broker_upload_quota_refusals_total', 'Upload grants refused by a quota, by quota.', ['quota']);
+    const attempts = counter(
+      'broker_webhook_attempts_total',
+      'Webhook attempts recorded, by what became of the delivery: delivered, pending (a retry is due) or failed.',
+      ['outcome'],
+    );
     const lifecycle = new UploadLifecycle({
       records: recordsFailingAsUnavailable(store.records),
       objects: app.s3Objects,
       config: { ...config.uploads, webhookUrls: config.webhooks?.urls ?? [] },
       log: app.log.child({ component: 'uploads' }),
       now: options.now,
+      onSettled: (state, by) => settled(state, by).inc(),
+      onQuotaRefused: (quota) => refused(quota).inc(),
     });
     for (const schema of lifecycleSchemas) app.addSchema(schema);
     app.decorate('uploadLifecycle', lifecycle);
@@ -137,7 +153,12 @@ export const lifecyclePlugin = fp(
     const dispatcher =
       config.webhooks === undefined
         ? undefined
-        : new WebhookDispatcher({ store: store.outbox, config: config.webhooks, log: app.log.child({ component: 'webhooks' }) });
+        : new WebhookDispatcher({
+            store: store.outbox,
+            config: config.webhooks,
+            log: app.log.child({ component: 'webhooks' }),
+            onAttempt: (outcome) => attempts(outcome).inc(),
+          });
     const queue = config.uploads.eventsQueue;
     const listener =
       queue === undefined
@@ -162,5 +183,5 @@ export const lifecyclePlugin = fp(
       if (options.store === undefined) await store.close();
     });
   },
-  { name: 'access-broker-upload-lifecycle', dependencies: ['access-broker-s3-objects'] },
+  { name: 'access-broker-upload-lifecycle', dependencies: ['access-broker-s3-objects', 'access-broker-metrics'] },
 );

@@ -96,6 +96,9 @@ export class UploadLifecycle {
       readonly config: LifecycleConfig;
       readonly log: FastifyBaseLogger;
       readonly now?: () => Date;
+      /** Told each outcome written and each quota refusal: the metrics count them. */
+      readonly onSettled?: (state: 'verified' | 'rejected' | 'expired', by: SettledBy) => void;
+      readonly onQuotaRefused?: (quota: string) => void;
     },
   ) {}
 
@@ -120,6 +123,7 @@ export class UploadLifecycle {
       await this.deps.records.create({ ...record, id, grantedAt: now }, check);
     } catch (error) {
       if (!(error instanceof QuotaRefusal)) throw error;
+      this.deps.onQuotaRefused?.(error.quota);
       const retryAfter = Math.max(1, Math.ceil((error.resetsAt.getTime() - now.getTime()) / 1000));
       throw new BrokerError('BROKER_QUOTA_EXCEEDED', `quota ${error.quota}: ${error.detail}`, {
         headers: { 'retry-after': String(retryAfter) },
@@ -278,6 +282,7 @@ export class UploadLifecycle {
       found?.etag,
     );
     if (!written) return (await this.deps.records.byId(record.id)) ?? record;
+    this.deps.onSettled?.(outcome.state, by);
     this.deps.log.info({ upload: record.id, state: outcome.state, by, reason: outcome.reason ?? undefined }, 'upload settled');
     return settled;
   }

@@ -22,6 +22,8 @@ export interface WebhookDispatcherOptions {
   readonly config: WebhookConfig;
   readonly log: FastifyBaseLogger;
   readonly now?: (() => Date) | undefined;
+  /** Told each recorded attempt's outcome: the metrics count them. */
+  readonly onAttempt?: ((outcome: AttemptOutcome['state']) => void) | undefined;
 }
 
 const SECRET_PREFIX = 'whsec_';
@@ -118,18 +120,20 @@ export class WebhookDispatcher {
   private readonly config: WebhookConfig;
   private readonly log: FastifyBaseLogger;
   private readonly now: () => Date;
+  private readonly onAttempt: (outcome: AttemptOutcome['state']) => void;
   private readonly signer: Webhook;
   private readonly running = new Set<Promise<number>>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
 
-  constructor({ store, config, log, now = () => new Date() }: WebhookDispatcherOptions) {
+  constructor({ store, config, log, now = () => new Date(), onAttempt = () => undefined }: WebhookDispatcherOptions) {
     const problem = validateWebhookSecret(config.secret);
     if (problem !== undefined) throw new Error(`the webhook secret ${problem}`);
     this.store = store;
     this.config = config;
     this.log = log;
     this.now = now;
+    this.onAttempt = onAttempt;
     this.signer = new Webhook(config.secret);
   }
 
@@ -212,6 +216,7 @@ export class WebhookDispatcher {
         this.now(),
       );
       const details = { ...context, status: sent.status, error: sent.error, durationMs: sent.durationMs };
+      if (recorded) this.onAttempt(outcome.state);
       if (!recorded) this.log.warn(details, 'webhook attempt not recorded: the delivery changed while it was sent (its lease ran out)');
       else if (outcome.state === 'delivered') this.log.info(details, 'webhook delivered');
       else if (outcome.state === 'pending')

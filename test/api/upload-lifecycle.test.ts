@@ -7,7 +7,13 @@ import { fakeS3Objects } from '../helpers/fake-s3-objects.js';
 import { solidPng } from '../helpers/png.js';
 import { bearer } from '../helpers/tokens.js';
 
-const policy: PolicyDocument = { version: 1, rules: [{ id: 'own', actions: ['read', 'write'], resources: ['inbox/{sub}/*'] }] };
+const policy: PolicyDocument = {
+  version: 1,
+  rules: [
+    { id: 'limited', actions: ['write'], resources: ['inbox/{sub}/limited/*'], quota: { concurrentUploads: 1 } },
+    { id: 'own', actions: ['read', 'write'], resources: ['inbox/{sub}/*'] },
+  ],
+};
 const alice = bearer({ sub: 'alice' });
 const admin = bearer({ sub: 'ops', scope: 'broker:admin' });
 
@@ -143,6 +149,28 @@ describe('upload records through the API (S3 in memory)', async () => {
       objects.readStart = readStart;
     }
     assert.equal((await confirm(key)).json<{ state: string }>().state, 'verified', 'not left "uploaded" until a lease ends');
+  });
+
+  test('outcomes and quota refusals are counted in the metrics', async () => {
+    const first = await grant({
+      method: 'PUT',
+      key: 'inbox/alice/limited/a.bin',
+      contentType: 'application/octet-stream',
+      contentLength: 1,
+    });
+    assert.equal(first.statusCode, 201);
+    const second = await grant({
+      method: 'PUT',
+      key: 'inbox/alice/limited/b.bin',
+      contentType: 'application/octet-stream',
+      contentLength: 1,
+    });
+    assert.equal(second.statusCode, 429);
+    assert.ok(Number(second.headers['retry-after']) >= 1);
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^broker_upload_quota_refusals_total\{quota="concurrentUploads"\} 1$/mu);
+    assert.match(metrics, /^broker_uploads_settled_total\{state="verified",by="client"\} [1-9]/mu);
+    assert.match(metrics, /^broker_uploads_settled_total\{state="rejected",by="client"\} [1-9]/mu);
   });
 
   test('a new object under a grant still valid is checked again; the same object is not', async () => {

@@ -305,6 +305,9 @@ describe('the upload lifecycle against a real S3 (and SQS on LocalStack), with a
     );
     assert.ok(attempts.every((request) => request.signatureValid));
     assert.equal(eventsFor(key).length, 1);
+    const metrics = (await quietApp.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /^broker_webhook_attempts_total\{outcome="pending"\} ([3-9]|\d\d+)$/mu);
+    assert.match(metrics, /^broker_webhook_attempts_total\{outcome="delivered"\} [1-9]/mu);
     const history = await quietApp.inject({ method: 'GET', url: `/v1/admin/webhooks/events/${event.id}/attempts`, headers: admin });
     assert.deepEqual(
       history.json<{ attempts: { status: number }[] }>().attempts.map((attempt) => attempt.status),
