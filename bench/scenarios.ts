@@ -37,7 +37,13 @@ export const SIGNING: Readonly<
 export type Store = 'sqlite' | 'sqlite-uncached' | 'postgres' | 'postgres-uncached';
 
 /** The development policy on fixed values, production's log level, a CloudFront key made per run (or none). */
-export function benchConfig(target: Target, privateKeyPem?: string, store: Store = 'sqlite', databaseUrl?: string): Config {
+export function benchConfig(
+  target: Target,
+  privateKeyPem?: string,
+  store: Store = 'sqlite',
+  databaseUrl?: string,
+  sqliteFile = ':memory:',
+): Config {
   const cloudfront: CloudFrontConfig | undefined =
     target !== 's3' && privateKeyPem !== undefined
       ? { domain: CLOUDFRONT_DOMAIN, keys: [{ id: 'KBENCHKEYPAIRID', privateKey: privateKeyPem, hashAlgorithm: SIGNING[target].hash }] }
@@ -47,9 +53,11 @@ export function benchConfig(target: Target, privateKeyPem?: string, store: Store
     logLevel: 'info',
     s3: s3Config,
     cloudfront,
-    ...(store.startsWith('postgres') && databaseUrl !== undefined
-      ? { store: { kind: 'postgres', url: databaseUrl, migrateOnStart: true, timeoutMs: 2000, poolSize: 10 } }
-      : {}),
+    // SQLite in a file, as DATA_DIR holds it in production: upload records go to disk, not to the heap.
+    store:
+      store.startsWith('postgres') && databaseUrl !== undefined
+        ? { kind: 'postgres', url: databaseUrl, migrateOnStart: true, timeoutMs: 2000, poolSize: 10 }
+        : { kind: 'sqlite', filename: sqliteFile },
     decisionCache: { maxAgeMs: store.endsWith('-uncached') ? 0 : DEFAULT_REVOCATION_MAX_DELAY_SECONDS * 1000, maxSubjects: 10_000 },
     jwt: { ...fixedConfig().jwt, verification: { kind: 'secret', secret: JWT_SECRET } },
   });
