@@ -53,6 +53,7 @@ const RECORD_COLUMNS: Record<keyof RecordRow, true> = {
   size: true,
   etag: true,
   claimed_until: true,
+  next_look_at: true,
 };
 
 export async function openLifecycleStore(config: StoreConfig): Promise<LifecycleStore> {
@@ -100,9 +101,11 @@ export async function openLifecycleStore(config: StoreConfig): Promise<Lifecycle
     records: recordQueries(
       db,
       dialect,
-      async (row) => void insert.run(row),
+      // Both through Kysely's hold on the connection, so neither runs inside a transaction of Kysely's left open
+      // between two of its statements (a rollback would take the grant's record with it).
+      async (row) => db.connection().execute(async () => void insert.run(row)),
       // IMMEDIATE: the write lock before the count, so another process on the file cannot insert in between.
-      async (row, quota) => countAndInsert.immediate(row, quota),
+      async (row, quota) => db.connection().execute(async () => countAndInsert.immediate(row, quota)),
     ),
     outbox: outboxQueries(db, dialect),
     close: () => db.destroy(),

@@ -36,6 +36,8 @@ export interface LifecycleSchema {
     etag: string | null;
     /** A verifier's lease: while in the future, another replica leaves the record alone. */
     claimed_until: unknown;
+    /** When the sweeper looks at it next (its grant and grace over, a verifier's lease over, a last look); null: never. */
+    next_look_at: unknown;
   };
   /** The outbox: each event written in the same transaction as the state change it reports. */
   upload_events: {
@@ -127,9 +129,12 @@ export function lifecycleMigrations(dialect: LifecycleDialect): Record<string, M
           .addColumn('size', size)
           .addColumn('etag', 'text')
           .addColumn('claimed_until', time)
+          .addColumn('next_look_at', time)
           .execute();
         await db.schema.createIndex('upload_records_key').on('upload_records').columns(['key', 'granted_at']).execute();
-        await db.schema.createIndex('upload_records_state').on('upload_records').columns(['state', 'expires_at']).execute();
+        // The sweeper's one question, "what is due now", is one range of this index however long the history.
+        await db.schema.createIndex('upload_records_due').on('upload_records').columns(['next_look_at']).execute();
+        await db.schema.createIndex('upload_records_multipart').on('upload_records').columns(['multipart_upload_id']).execute();
         await db.schema
           .createIndex('upload_records_quota')
           .on('upload_records')

@@ -70,6 +70,7 @@ export function recordQueries(
         size: null,
         etag: null,
         claimed_until: null,
+        next_look_at: dialect.time(record.nextLookAt),
       };
       if (quotaCheck === undefined) return insert(values);
       if (insertWithin !== undefined) return insertWithin(values, quotaCheck);
@@ -117,6 +118,19 @@ export function recordQueries(
       return row === undefined ? undefined : toRecord(row);
     },
 
+    async grantedBy(key, instant) {
+      const row = await db
+        .selectFrom('upload_records')
+        .selectAll()
+        .where('key', '=', key)
+        .where('granted_at', '<=', dialect.time(instant))
+        .orderBy('granted_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toRecord(row);
+    },
+
     async latestForKeys(keys) {
       const found = new Map<string, UploadRecord>();
       if (keys.length === 0) return found;
@@ -124,6 +138,7 @@ export function recordQueries(
         .selectFrom('upload_records')
         .selectAll()
         .where('key', 'in', [...new Set(keys)])
+        .where('state', '!=', 'expired')
         .orderBy('granted_at', 'desc')
         .orderBy('id', 'desc')
         .execute();
@@ -160,6 +175,8 @@ export function recordQueries(
           etag: found.etag,
           reason: null,
           claimed_until: dialect.time(leaseUntil),
+          // Should this verifier die, the sweeper takes over once its lease is over.
+          next_look_at: dialect.time(leaseUntil),
           updated_at: dialect.time(now),
         })
         .where('id', '=', id)
@@ -173,7 +190,13 @@ export function recordQueries(
       return db.transaction().execute(async (trx) => {
         let update = trx
           .updateTable('upload_records')
-          .set({ state: outcome.state, reason: outcome.reason, claimed_until: null, updated_at: dialect.time(now) })
+          .set({
+            state: outcome.state,
+            reason: outcome.reason,
+            claimed_until: null,
+            next_look_at: outcome.nextLookAt === null ? null : dialect.time(outcome.nextLookAt),
+            updated_at: dialect.time(now),
+          })
           .where('id', '=', id)
           .where('state', '=', from);
         if (etag !== undefined) update = update.where('etag', '=', etag);
@@ -205,35 +228,22 @@ export function recordQueries(
       });
     },
 
-    async overdue(before, now, limit) {
+    async due(now, limit) {
       const rows = await db
         .selectFrom('upload_records')
         .selectAll()
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('state', '=', 'granted'), eb('expires_at', '<', dialect.time(before))]),
-            eb.and([eb('state', '=', 'uploaded'), eb('claimed_until', '<=', dialect.time(now))]),
-            // Settled while its grant could still be used: one more look once it cannot (touch marks it done).
-            eb.and([
-              eb('state', 'in', ['verified', 'rejected']),
-              eb('expires_at', '<', dialect.time(before)),
-              eb('updated_at', '<', eb.ref('expires_at')),
-            ]),
-          ]),
-        )
-        .orderBy('expires_at')
+        .where('next_look_at', '<=', dialect.time(now))
+        .orderBy('next_look_at')
         .limit(limit)
         .execute();
       return rows.map(toRecord);
     },
 
-    async touch(id, now) {
+    async lookAgain(id, at) {
       await db
         .updateTable('upload_records')
-        .set({ updated_at: dialect.time(now) })
+        .set({ next_look_at: at === null ? null : dialect.time(at) })
         .where('id', '=', id)
-        .where('state', 'in', ['verified', 'rejected'])
-        .where((eb) => eb('updated_at', '<', eb.ref('expires_at')))
         .execute();
     },
 

@@ -35,6 +35,8 @@ const TERMINAL: ReadonlySet<UploadState> = new Set(['verified', 'rejected', 'exp
 /** How long one verifier holds a record; past it, the sweeper may take the record over (its verifier died). */
 const VERIFY_LEASE_MS = 60_000;
 const SWEEP_BATCH = 100;
+/** How long the sweeper waits before looking again at an upload it could not settle. */
+const RETRY_LOOK_MS = 5 * 60_000;
 /** How far S3's clock (LastModified) may lag the broker's before an object counts as older than the grant. */
 const CLOCK_SKEW_MS = 15_000;
 /** The largest object one CopyObject moves. */
@@ -107,7 +109,7 @@ export class UploadLifecycle {
   }
 
   /** Records a grant before it leaves the broker; with a quota, refuses the grant that would exceed it (nothing is written). */
-  async granted(record: Omit<NewUploadRecord, 'id' | 'grantedAt'>, quota: Quota | undefined): Promise<string> {
+  async granted(record: Omit<NewUploadRecord, 'id' | 'grantedAt' | 'nextLookAt'>, quota: Quota | undefined): Promise<string> {
     const id = `upl_${randomUUID()}`;
     // To the millisecond (grants sign whole seconds): the newest grant for a key is the one that decides it.
     const now = this.now();
@@ -120,7 +122,8 @@ export class UploadLifecycle {
             check: quotaCheck(quota, record.source, record.maxBytes, now),
           };
     try {
-      await this.deps.records.create({ ...record, id, grantedAt: now }, check);
+      const nextLookAt = new Date(record.expiresAt.getTime() + this.deps.config.graceSeconds * 1000);
+      await this.deps.records.create({ ...record, id, grantedAt: now, nextLookAt }, check);
     } catch (error) {
       if (!(error instanceof QuotaRefusal)) throw error;
       this.deps.onQuotaRefused?.(error.quota);
@@ -175,7 +178,7 @@ export class UploadLifecycle {
    */
   async settleMultipart(uploadId: string, by: SettledBy, timeoutMs = 10_000): Promise<UploadRecord | undefined> {
     const found = await this.deps.records.byMultipartUpload(uploadId);
-    let record = found === undefined ? undefined : await this.settleRecord(found, by);
+    let record = found === undefined ? undefined : await this.settleRecord(found, by, true);
     const deadline = Date.now() + timeoutMs;
     while (record?.state === 'uploaded' && Date.now() < deadline) {
       await sleep(100);
@@ -184,14 +187,24 @@ export class UploadLifecycle {
     return record;
   }
 
-  async settleRecord(record: UploadRecord, by: SettledBy): Promise<UploadRecord> {
+  /**
+   * Settles one record against what is at its key. The object is judged by the grant it came through: the newest
+   * grant for the key issued before S3 stored it (allowing for S3's clock). An object stored before this grant
+   * belongs to an earlier one (a key granted again, a create-only PUT S3 refused), one stored after a later grant
+   * to that one: that grant is settled instead, and for this record nothing arrived. `own`: the caller knows the
+   * object is this record's (the multipart upload it just completed).
+   */
+  async settleRecord(record: UploadRecord, by: SettledBy, own = false): Promise<UploadRecord> {
     const { objects, records } = this.deps;
-    const head = await objects.head(record.key);
-    // An object older than the grant is not this upload's (a key granted again, a create-only PUT S3 refused): it is
-    // never judged, let alone removed, by this grant.
-    const found =
-      head?.lastModified !== undefined && head.lastModified.getTime() < record.grantedAt.getTime() - CLOCK_SKEW_MS ? undefined : head;
+    const found = await objects.head(record.key);
     if (found === undefined) return this.nothingFound(record, by);
+    if (!own && found.lastModified !== undefined) {
+      const owner = await records.grantedBy(record.key, new Date(found.lastModified.getTime() + CLOCK_SKEW_MS));
+      if (owner?.id !== record.id) {
+        if (owner !== undefined) await this.settleRecord(owner, by, true);
+        return this.nothingFound(record, by);
+      }
+    }
     // The same object as last time (a duplicate or late event, a second confirmation): nothing to do.
     if (TERMINAL.has(record.state) && found.etag === record.etag) return record;
     const now = this.now();
@@ -227,7 +240,13 @@ export class UploadLifecycle {
     if (record.state === 'uploaded') {
       const gone = { size: record.size ?? 0, etag: record.etag ?? '' };
       if (!(await this.deps.records.claim(record.id, 'uploaded', gone, now, new Date(now.getTime() + VERIFY_LEASE_MS)))) return record;
-      return this.finish(record, 'uploaded', { state: 'expired', reason: 'the object was removed before it was verified' }, by, gone);
+      return this.finish(
+        record,
+        'uploaded',
+        { state: 'expired', reason: 'the object it found is gone, or came through a later grant' },
+        by,
+        gone,
+      );
     }
     return record;
   }
@@ -236,7 +255,10 @@ export class UploadLifecycle {
     const grant = { contentType: record.contentType, maxBytes: record.maxBytes, exactSize: record.exactSize, checksum: record.checksum };
     // The bytes of the object HEAD described, not of one put there since: S3 answers 412 to any other.
     const start = await this.deps.objects.readStart(record.key, bytesToRead(grant), found.etag);
-    if (start === undefined) return { ok: false, code: 'size', reason: 'the object was removed during verification' };
+    // Gone, or replaced, between HEAD and GET: nothing is judged (or removed); the claim is released and the next look
+    // sees what is there then.
+    if (start === undefined)
+      throw new BrokerError('BROKER_UPLOAD_INCOMPLETE', 'the object changed while it was being checked; confirm again');
     return verifyUpload(grant, found, start);
   }
 
@@ -277,7 +299,7 @@ export class UploadLifecycle {
     const written = await this.deps.records.finish(
       record.id,
       from,
-      { ...outcome, event, deliverTo: this.deps.config.webhookUrls },
+      { ...outcome, event, deliverTo: this.deps.config.webhookUrls, nextLookAt: this.lastLook(record, outcome.state, now) },
       now,
       found?.etag,
     );
@@ -287,45 +309,35 @@ export class UploadLifecycle {
     return settled;
   }
 
-  /** One pass over overdue uploads: each is settled as any other path would, or expired if nothing came. */
+  /**
+   * A settled upload whose grant can still be used gets one more look once it cannot: a second PUT with the same URL
+   * (or POST form) would otherwise go unseen without S3 events.
+   */
+  private lastLook(record: UploadRecord, state: 'verified' | 'rejected' | 'expired', now: Date): Date | null {
+    const usableUntil = record.expiresAt.getTime() + this.deps.config.graceSeconds * 1000;
+    return state !== 'expired' && usableUntil > now.getTime() ? new Date(usableUntil) : null;
+  }
+
+  /** One pass over the uploads due a look: each is settled as any other path would, or expired if nothing came. */
   async sweep(): Promise<number> {
     const now = this.now();
-    const overdue = await this.deps.records.overdue(new Date(now.getTime() - this.deps.config.graceSeconds * 1000), now, SWEEP_BATCH);
+    const due = await this.deps.records.due(now, SWEEP_BATCH);
     let settled = 0;
-    for (const record of overdue) {
+    for (const record of due) {
       try {
-        const latest = await this.deps.records.latestForKey(record.key);
-        // A later grant for the same key owns whatever is there now.
-        const superseded = latest !== undefined && latest.id !== record.id;
-        if (TERMINAL.has(record.state)) {
-          // The last look at a settled upload: a new object at the key is checked (the same one changes nothing).
-          if (!superseded) await this.settleRecord(record, 'sweeper');
-          await this.deps.records.touch(record.id, now);
-        } else if (superseded) {
-          await this.supersede(record);
-        } else {
-          await this.settleRecord(record, 'sweeper');
+        const after = await this.settleRecord(record, 'sweeper');
+        // Settled, or the last look taken: not due again (unless a verifier claimed it, which sets its own time).
+        if (TERMINAL.has(after.state) && after.updatedAt.getTime() === record.updatedAt.getTime()) {
+          await this.deps.records.lookAgain(record.id, null);
         }
         settled += 1;
       } catch (error) {
+        // Later, not next pass: a record that fails every time must not hold the batch from the others.
+        await this.deps.records.lookAgain(record.id, new Date(now.getTime() + RETRY_LOOK_MS)).catch(() => undefined);
         this.deps.log.warn({ err: error, upload: record.id }, 'the sweeper could not settle an upload; it will try again');
       }
     }
     return settled;
-  }
-
-  /** An older grant for a key a later grant took over: whatever is there now is the later one's to settle. */
-  private async supersede(record: UploadRecord): Promise<void> {
-    const reason = 'a later upload grant for the same key replaced it';
-    if (record.state === 'granted') {
-      await this.finish(record, 'granted', { state: 'expired', reason }, 'sweeper', undefined);
-      return;
-    }
-    const now = this.now();
-    const held = { size: record.size ?? 0, etag: record.etag ?? '' };
-    if (await this.deps.records.claim(record.id, 'uploaded', held, now, new Date(now.getTime() + VERIFY_LEASE_MS))) {
-      await this.finish(record, 'uploaded', { state: 'expired', reason }, 'sweeper', held);
-    }
   }
 
   /** Sweeps every interval, one pass at a time. */

@@ -28,7 +28,10 @@ export interface UploadRecord {
   readonly etag: string | null;
 }
 
-export type NewUploadRecord = Omit<UploadRecord, 'updatedAt' | 'state' | 'reason' | 'size' | 'etag'>;
+export type NewUploadRecord = Omit<UploadRecord, 'updatedAt' | 'state' | 'reason' | 'size' | 'etag'> & {
+  /** When the sweeper first looks at it: the grant's end plus the grace. */
+  readonly nextLookAt: Date;
+};
 
 /** What one subject holds under one rule, as quotas count it. */
 export interface QuotaUsage {
@@ -55,6 +58,8 @@ export interface Outcome {
   readonly event: UploadEvent;
   /** The webhook URLs to deliver the event to, each a pending delivery written with it. */
   readonly deliverTo: readonly string[];
+  /** When the sweeper takes its last look (an upload settled while its grant can still be used), or null. */
+  readonly nextLookAt: Date | null;
 }
 
 /** Thrown inside `create` when the quota check refuses: nothing is written. */
@@ -82,7 +87,9 @@ export interface UploadRecordStore {
   create(record: NewUploadRecord, quotaCheck?: { dayStart: Date; graceMs: number; check: (usage: QuotaUsage) => void }): Promise<void>;
   /** The newest record for a key, whoever holds it. */
   latestForKey(key: string): Promise<UploadRecord | undefined>;
-  /** The newest record for each key that has one. */
+  /** The newest record for a key granted at or before `instant`: the grant an object stored then came through. */
+  grantedBy(key: string, instant: Date): Promise<UploadRecord | undefined>;
+  /** For each key, its newest record that did not expire (an expired grant says nothing about what is there). */
   latestForKeys(keys: readonly string[]): Promise<Map<string, UploadRecord>>;
   byId(id: string): Promise<UploadRecord | undefined>;
   /** The record of a multipart upload, by S3's upload id. */
@@ -99,13 +106,9 @@ export interface UploadRecordStore {
   finish(id: string, from: UploadState, outcome: Outcome, now: Date, etag?: string): Promise<boolean>;
   /** Ends a claim early (its verifier failed), so another path may claim the record at once. */
   release(id: string, etag: string, now: Date): Promise<void>;
-  /**
-   * What the sweeper settles: granted records whose grant ended before `before`, uploaded ones whose verifier's lease
-   * ran out, and verified or rejected ones settled while their grant could still be used (a second PUT with the same
-   * URL, without S3 events, is seen then).
-   */
-  overdue(before: Date, now: Date, limit: number): Promise<UploadRecord[]>;
-  /** Marks a settled record's last look done: the sweeper leaves it alone from then on. */
-  touch(id: string, now: Date): Promise<void>;
+  /** Records whose next look is due: what the sweeper settles, oldest due first. */
+  due(now: Date, limit: number): Promise<UploadRecord[]>;
+  /** Sets when the sweeper looks next (null: never): after a last look, or later after a failed one. */
+  lookAgain(id: string, at: Date | null): Promise<void>;
   shutdown(): Promise<void>;
 }

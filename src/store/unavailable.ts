@@ -84,7 +84,8 @@ export function recordsFailingAsUnavailable(store: UploadRecordStore): UploadRec
     release: (id, etag, now) => guarded(() => store.release(id, etag, now)),
     claim: (id, from, found, now, leaseUntil) => guarded(() => store.claim(id, from, found, now, leaseUntil)),
     finish: (id, from, outcome, now, etag) => guarded(() => store.finish(id, from, outcome, now, etag)),
-    overdue: (before, now, limit) => guarded(() => store.overdue(before, now, limit)),
-    touch: (id, now) => guarded(() => store.touch(id, now)),
+    due: (now, limit) => guarded(() => store.due(now, limit)),
+    lookAgain: (id, at) => guarded(() => store.lookAgain(id, at)),
+    grantedBy: (key, instant) => guarded(() => store.grantedBy(key, instant)),
   };
 }

@@ -223,4 +223,25 @@ describe('the sweeper takes one more look once a grant can no longer be used', a
     assert.ok(!objects.objects.has(key));
     assert.equal(await app.uploadLifecycle.sweep(), 0, 'looked at once, then left alone');
   });
+
+  test('a key granted again before the first upload was settled: the object is judged by the grant it came through', async () => {
+    const key = 'inbox/alice/granted-twice.png';
+    const png = solidPng(2, 2, [4, 4, 4]);
+    const put = (payload: object) =>
+      app.inject({ method: 'POST', url: '/v1/uploads', headers: alice, payload: { method: 'PUT', key, ttlSeconds: 60, ...payload } });
+    assert.equal((await put({ contentType: 'image/png', contentLength: png.length })).statusCode, 201);
+    objects.put(key, png, 'image/png');
+    objects.objects.set(key, { ...objects.objects.get(key)!, lastModified: new Date(Date.now() + offsetMs) });
+    offsetMs += 30_000;
+    // Another type and size: judged by this grant, the first upload would be rejected and removed.
+    assert.equal((await put({ contentType: 'application/pdf', contentLength: 9 })).statusCode, 201);
+    offsetMs += 120_000;
+    await app.uploadLifecycle.sweep();
+    assert.ok(objects.objects.has(key), 'the object stays');
+    const latest = (await app.uploadLifecycle.latestForKeys([key])).get(key);
+    assert.equal(latest?.contentType, 'image/png', 'the first grant is the newest that did not expire');
+    assert.equal(latest?.state, 'verified');
+    const status = await app.inject({ method: 'GET', url: `/v1/uploads/status?key=${encodeURIComponent(key)}`, headers: alice });
+    assert.equal(status.json<{ state: string; reason: string }>().state, 'expired', 'the second grant: nothing came through it');
+  });
 });

@@ -24,6 +24,7 @@ export function newRecord(overrides: Partial<NewUploadRecord> = {}): NewUploadRe
     checksum: null,
     grantedAt: NOW,
     expiresAt: at(15 * MINUTE),
+    nextLookAt: at(30 * MINUTE),
     ...overrides,
   };
 }
@@ -92,6 +93,7 @@ export function uploadRecordStoreContract(
         reason: null,
         event: event('msg_one'),
         deliverTo: ['http://a.example/h', 'http://b.example/h'],
+        nextLookAt: null,
       };
       assert.equal(await store.records.finish(record.id, 'uploaded', outcome, at(1000)), true);
       assert.equal(await store.records.finish(record.id, 'uploaded', { ...outcome, event: event('msg_two') }, at(2000)), false);
@@ -107,44 +109,52 @@ export function uploadRecordStoreContract(
       const [one, two] = [newRecord(), newRecord()];
       await store.records.create(one);
       await store.records.create(two);
-      await store.records.finish(one.id, 'granted', { state: 'expired', reason: 'x', event: event('msg_same'), deliverTo: [] }, NOW);
+      await store.records.finish(
+        one.id,
+        'granted',
+        { state: 'expired', reason: 'x', event: event('msg_same'), deliverTo: [], nextLookAt: null },
+        NOW,
+      );
       await assert.rejects(
-        store.records.finish(two.id, 'granted', { state: 'expired', reason: 'x', event: event('msg_same'), deliverTo: [] }, NOW),
+        store.records.finish(
+          two.id,
+          'granted',
+          { state: 'expired', reason: 'x', event: event('msg_same'), deliverTo: [], nextLookAt: null },
+          NOW,
+        ),
       );
       assert.equal((await store.records.byId(two.id))?.state, 'granted');
     });
 
-    test('overdue: granted past the cut-off, and uploaded ones whose lease ran out; nothing settled', async () => {
-      const due = newRecord({ expiresAt: at(-2 * MINUTE) });
-      const notYet = newRecord({ expiresAt: at(MINUTE) });
-      const leased = newRecord({ expiresAt: at(-2 * MINUTE) });
-      const lapsed = newRecord({ expiresAt: at(-2 * MINUTE) });
-      const settled = newRecord({ expiresAt: at(-2 * MINUTE) });
-      for (const record of [due, notYet, leased, lapsed, settled]) await store.records.create(record);
+    test('due: what the sweeper looks at next, by next look; leases, last looks and deferrals move it', async () => {
+      const due = newRecord({ nextLookAt: at(-2 * MINUTE) });
+      const notYet = newRecord({ nextLookAt: at(MINUTE) });
+      const leased = newRecord({ nextLookAt: at(-3 * MINUTE) });
+      const lastLook = newRecord({ nextLookAt: at(-MINUTE) });
+      for (const record of [due, notYet, leased, lastLook]) await store.records.create(record);
       await store.records.claim(leased.id, 'granted', { size: 1, etag: '"l"' }, NOW, at(MINUTE));
-      await store.records.claim(lapsed.id, 'granted', { size: 1, etag: '"l"' }, at(-2 * MINUTE), at(-MINUTE));
-      await store.records.finish(settled.id, 'granted', { state: 'expired', reason: 'x', event: event('msg_settled'), deliverTo: [] }, NOW);
-      const overdue = await store.records.overdue(at(-MINUTE), NOW, 10);
-      assert.deepEqual(overdue.map((record) => record.id).sort(), [due.id, lapsed.id].sort());
+      await store.records.claim(lastLook.id, 'granted', { size: 1, etag: '"v"' }, at(-3 * MINUTE), at(-2 * MINUTE));
+      const verified = { state: 'verified' as const, reason: null, event: event('msg_last'), deliverTo: [], nextLookAt: at(-30_000) };
+      await store.records.finish(lastLook.id, 'uploaded', verified, at(-3 * MINUTE));
+      assert.deepEqual(
+        (await store.records.due(NOW, 10)).map((record) => record.id),
+        [due.id, lastLook.id],
+      );
+      await store.records.lookAgain(lastLook.id, null);
+      await store.records.lookAgain(due.id, at(5 * MINUTE));
+      assert.deepEqual(await store.records.due(NOW, 10), []);
+      // Both due at the same instant (the lease's end, the first look): in either order.
+      assert.deepEqual((await store.records.due(at(2 * MINUTE), 10)).map((record) => record.id).sort(), [leased.id, notYet.id].sort());
     });
 
-    test('overdue: a record settled while its grant could be used is looked at once more after it ends, then touched', async () => {
-      const record = newRecord({ expiresAt: at(-2 * MINUTE) });
-      await store.records.create(record);
-      await store.records.claim(record.id, 'granted', { size: 1, etag: '"v"' }, at(-3 * MINUTE), at(MINUTE));
-      await store.records.finish(
-        record.id,
-        'uploaded',
-        { state: 'verified', reason: null, event: event('msg_last'), deliverTo: [] },
-        at(-3 * MINUTE),
-      );
-      assert.deepEqual(
-        (await store.records.overdue(at(-MINUTE), NOW, 10)).map((found) => found.id),
-        [record.id],
-      );
-      await store.records.touch(record.id, NOW);
-      assert.deepEqual(await store.records.overdue(at(-MINUTE), NOW, 10), []);
-      assert.equal((await store.records.byId(record.id))?.state, 'verified');
+    test('grantedBy: the grant an object stored at some instant came through', async () => {
+      const first = newRecord({ key: 'k/owned', grantedAt: at(-10 * MINUTE) });
+      const second = newRecord({ key: 'k/owned', grantedAt: at(-MINUTE) });
+      await store.records.create(first);
+      await store.records.create(second);
+      assert.equal(await store.records.grantedBy('k/owned', at(-11 * MINUTE)), undefined);
+      assert.equal((await store.records.grantedBy('k/owned', at(-5 * MINUTE)))?.id, first.id);
+      assert.equal((await store.records.grantedBy('k/owned', NOW))?.id, second.id);
     });
 
     test('quota usage: verified bytes and in-flight grants count; rejected, expired, stale and other subjects or rules do not', async () => {
@@ -163,7 +173,7 @@ export function uploadRecordStoreContract(
       await store.records.finish(
         records.verified.id,
         'uploaded',
-        { state: 'verified', reason: null, event: event('msg_v'), deliverTo: [] },
+        { state: 'verified', reason: null, event: event('msg_v'), deliverTo: [], nextLookAt: null },
         NOW,
       );
       await store.records.claim(records.uploading.id, 'granted', { size: 50, etag: '"u"' }, NOW, at(MINUTE));
@@ -171,7 +181,7 @@ export function uploadRecordStoreContract(
       await store.records.finish(
         records.rejected.id,
         'uploaded',
-        { state: 'rejected', reason: 'x', event: event('msg_r'), deliverTo: [] },
+        { state: 'rejected', reason: 'x', event: event('msg_r'), deliverTo: [], nextLookAt: null },
         NOW,
       );
       let seen: QuotaUsage | undefined;
