@@ -270,7 +270,7 @@ export class UploadLifecycle {
     if (quarantined !== undefined && Buffer.byteLength(quarantined) <= MAX_KEY_BYTES && found.size <= MAX_COPY_BYTES) {
       await this.deps.objects.move(record.key, quarantined, found.etag);
     } else {
-      await this.deps.objects.delete(record.key);
+      await this.deps.objects.delete(record.key, found.etag);
     }
   }
 

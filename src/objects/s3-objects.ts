@@ -61,7 +61,11 @@ export interface S3Objects {
   readStart(key: string, bytes: number, etag: string): Promise<Uint8Array | undefined>;
   /** Copies the object with this ETag to `to`, then deletes it: quarantine keeps rejected bytes for inspection. */
   move(key: string, to: string, etag: string): Promise<void>;
-  delete(key: string): Promise<void>;
+  /**
+   * Deletes the object; with `etag`, only that object (S3 answers 412, thrown, when another has replaced it), where
+   * the S3 server supports conditional deletes (AWS does; one that answers NotImplemented gets a plain delete).
+   */
+  delete(key: string, etag?: string): Promise<void>;
   close(): void;
 }
 
@@ -72,6 +76,14 @@ const isNotFound = (error: unknown): boolean => {
 
 export function createS3Objects(config: S3Config, client: S3Client = createS3Client(config)): S3Objects {
   const Bucket = config.bucket;
+  const deleteObject = async (key: string, etag: string | undefined): Promise<void> => {
+    try {
+      await client.send(new DeleteObjectCommand({ Bucket, Key: key, ...(etag === undefined ? {} : { IfMatch: etag }) }));
+    } catch (error) {
+      if (etag === undefined || (error as { name?: string }).name !== 'NotImplemented') throw error;
+      await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+    }
+  };
   return {
     async createMultipart({ key, contentType, checksumAlgorithm }) {
       const { UploadId } = await client.send(
@@ -166,10 +178,10 @@ export function createS3Objects(config: S3Config, client: S3Client = createS3Cli
           CopySource: `${Bucket}/${encodeURIComponent(key).replaceAll('%2F', '/')}`,
         }),
       );
-      await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+      await deleteObject(key, etag);
     },
-    async delete(key) {
-      await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+    async delete(key, etag) {
+      await deleteObject(key, etag);
     },
     close() {
       client.destroy();
