@@ -54,6 +54,15 @@ describe('upload records through the API (S3 in memory)', async () => {
     assert.equal((await status('inbox/alice/put.png', admin)).statusCode, 200);
   });
 
+  test('grants made at once are all recorded (they share one commit)', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `inbox/alice/burst/${i}.bin`);
+    const granted = await Promise.all(
+      keys.map((key) => grant({ method: 'PUT', key, contentType: 'application/octet-stream', contentLength: 1 })),
+    );
+    assert.deepEqual(new Set(granted.map((response) => response.statusCode)), new Set([201]));
+    for (const key of keys) assert.equal((await status(key)).json<{ state: string }>().state, 'granted', key);
+  });
+
   test('a POST form allows up to its size: a smaller object is verified', async () => {
     const key = 'inbox/alice/small.png';
     await grant({ method: 'POST', key, contentType: 'image/png', contentLength: 5000 });
