@@ -10,7 +10,6 @@ import { outboxQueries, type OutboxStore } from '../webhooks/outbox-queries.js';
 import { lifecycleMigrations, postgresLifecycleDialect, sqliteLifecycleDialect, type LifecycleSchema } from './lifecycle-schema.js';
 import { recordQueries, type QuotaCheck, type RecordRow } from './record-queries.js';
 import { lifecycleSchemas } from './schemas.js';
-import { S3EventListener, sqsClientFor } from './sqs-listener.js';
 import { UploadLifecycle } from './upload-lifecycle.js';
 import type { UploadRecordStore } from './upload-records.js';
 
@@ -196,8 +195,10 @@ export const lifecyclePlugin = fp(
             onAttempt: (outcome) => attempts(outcome).inc(),
           });
     const queue = config.uploads.eventsQueue;
+    // The SQS client loads only when a queue is configured (as the PostgreSQL driver and ioredis do).
+    const { S3EventListener, sqsClientFor } = queue === undefined ? {} : await import('./sqs-listener.js');
     const listener =
-      queue === undefined
+      queue === undefined || S3EventListener === undefined || sqsClientFor === undefined
         ? undefined
         : new S3EventListener({
             queueUrl: queue.url,
