@@ -305,14 +305,17 @@ describe('the upload lifecycle against a real S3 (and SQS on LocalStack), with a
     );
     assert.ok(attempts.every((request) => request.signatureValid));
     assert.equal(eventsFor(key).length, 1);
+    // The broker records the last attempt once the receiver has answered it: wait for that, briefly.
+    const history = async (): Promise<number[]> =>
+      (await quietApp.inject({ method: 'GET', url: `/v1/admin/webhooks/events/${event.id}/attempts`, headers: admin }))
+        .json<{ attempts: { status: number }[] }>()
+        .attempts.map((attempt) => attempt.status);
+    const deadline = Date.now() + 5_000;
+    while ((await history()).length < 4 && Date.now() < deadline) await sleep(20);
+    assert.deepEqual(await history(), [500, 500, 500, 204]);
     const metrics = (await quietApp.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(metrics, /^broker_webhook_attempts_total\{outcome="pending"\} ([3-9]|\d\d+)$/mu);
     assert.match(metrics, /^broker_webhook_attempts_total\{outcome="delivered"\} [1-9]/mu);
-    const history = await quietApp.inject({ method: 'GET', url: `/v1/admin/webhooks/events/${event.id}/attempts`, headers: admin });
-    assert.deepEqual(
-      history.json<{ attempts: { status: number }[] }>().attempts.map((attempt) => attempt.status),
-      [500, 500, 500, 204],
-    );
   });
 
   test('a delivery that runs out of attempts is listed as failed, and a replay delivers it', async () => {
