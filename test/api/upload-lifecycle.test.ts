@@ -89,6 +89,56 @@ describe('upload records through the API (S3 in memory)', async () => {
     assert.equal((await confirm(key)).json<{ state: string }>().state, 'verified');
   });
 
+  test('an object replaced between HEAD and the read is not judged: the next confirmation checks the new one', async () => {
+    const key = 'inbox/alice/replaced.png';
+    const first = solidPng(2, 2, [1, 1, 1]);
+    await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: first.length });
+    objects.put(key, first, 'image/png');
+    const head = objects.head.bind(objects);
+    // HEAD answers for the first object; by the time its bytes are read, a second one (bad bytes) is there.
+    objects.head = async (headKey) => {
+      const found = await head(headKey);
+      objects.put(key, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(first.length - 4)]), 'image/png');
+      return found;
+    };
+    try {
+      const raced = await confirm(key);
+      assert.equal(raced.statusCode, 502, raced.body);
+      assert.ok(objects.objects.has(key), 'nothing removed on the strength of the first HEAD');
+    } finally {
+      objects.head = head;
+    }
+    const settled = (await confirm(key)).json<{ state: string }>();
+    assert.equal(settled.state, 'rejected', 'the object there now is the one judged');
+  });
+
+  test('an S3 event for a newer object, while an older one is being checked, goes back to the queue', async () => {
+    const key = 'inbox/alice/overtaken.png';
+    const older = solidPng(2, 2, [2, 2, 2]);
+    await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: older.length });
+    objects.put(key, older, 'image/png');
+    const readStart = objects.readStart.bind(objects);
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    objects.readStart = async (...args) => {
+      await gate;
+      return readStart(...args);
+    };
+    try {
+      const confirming = confirm(key);
+      while ((await status(key)).json<{ state: string }>().state !== 'uploaded') await new Promise((resolve) => setImmediate(resolve));
+      // The same PUT URL again (the same length and type): a newer object, another ETag.
+      objects.put(key, Buffer.from(older), 'image/png');
+      await assert.rejects(app.uploadLifecycle.settle(key, 's3-event'), { code: 'BROKER_UPLOAD_INCOMPLETE' });
+      open();
+      assert.equal((await confirming).statusCode, 502, 'the older object is gone by the time its bytes are read');
+    } finally {
+      objects.readStart = readStart;
+    }
+    // SQS delivers the event again: now the newer object is checked.
+    assert.equal((await app.uploadLifecycle.settle(key, 's3-event'))?.state, 'verified');
+  });
+
   test('a rejected object is moved to quarantine; one whose key leaves no room for the prefix is deleted', async () => {
     const key = 'inbox/alice/fake.png';
     await grant({ method: 'PUT', key, contentType: 'image/png', contentLength: 4 });

@@ -14,6 +14,8 @@ test('a database away or too slow is "unavailable" (503, retry); a fault or a br
     coded('53300', 'sorry, too many clients already'),
     coded('08006', 'connection failure'),
     coded('SQLITE_BUSY', 'database is locked'),
+    coded('SQLITE_BUSY_SNAPSHOT', 'database is locked'),
+    coded('SQLITE_LOCKED_SHAREDCACHE', 'database table is locked'),
     new Error('timeout exceeded when trying to connect'),
     new Error('Query read timeout'),
     new Error('Connection terminated unexpectedly'),
@@ -22,6 +24,7 @@ test('a database away or too slow is "unavailable" (503, retry); a fault or a br
   }
   for (const error of [
     coded('SQLITE_CORRUPT', 'database disk image is malformed'),
+    coded('SQLITE_FULL', 'database or disk is full'),
     coded('42P01', 'relation "entitlements" does not exist'),
     coded('23505', 'duplicate key value violates unique constraint'),
     new TypeError("Cannot read properties of undefined (reading 'id')"),
