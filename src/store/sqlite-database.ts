@@ -24,6 +24,9 @@ export async function openSqliteDatabase<Schema>(
   // NORMAL with WAL: no fsync per commit (one every upload grant makes: 190 µs against 14 µs, measured here), still
   // never corrupt, and nothing lost when the process dies; only an OS crash or power loss may drop the last commits.
   database.pragma('synchronous = NORMAL');
+  // Checkpoints run in the committing request, on the event loop: 250 pages (1 MB) at a time instead of 1,000 keep
+  // each one short. Upload grants' p99 at half the no-op rate went from 11.1 to 7.9 ms (`npm run bench -- --quick`).
+  database.pragma('wal_autocheckpoint = 250');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
   const migrator = new Migrator({
