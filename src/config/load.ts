@@ -15,7 +15,7 @@ import { loadDevelopmentSecrets, type DevelopmentSecrets } from './development-s
 import { EnvSchema, type Env, type EnvName } from './env-schema.js';
 import { DEVELOPMENT_BUCKET, productionProblems } from './production.js';
 import { readSecretString } from './secrets-manager.js';
-import { validateWebhookSecret, type WebhookConfig } from '../webhooks/delivery.js';
+import { receiverAddress, validateWebhookSecret, type WebhookConfig } from '../webhooks/delivery.js';
 import { quarantineOverlaps } from '../lifecycle/quarantine.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -328,12 +328,11 @@ function webhookConfig(env: Env, mode: Mode, errors: string[]): WebhookConfig | 
   const urls = [...new Set((env.WEBHOOK_URLS ?? '').split(',').map((url) => url.trim()))].filter((url) => url !== '');
   for (const url of urls) {
     const parsed = URL.parse(url);
+    const shown = parsed === null ? url : receiverAddress(url);
     if (parsed === null || !['http:', 'https:'].includes(parsed.protocol) || parsed.username !== '' || parsed.password !== '') {
-      errors.push(
-        `WEBHOOK_URLS: "${parsed === null ? url : `${parsed.origin}${parsed.pathname}`}" is not an http(s) URL without credentials${example('WEBHOOK_URLS')}`,
-      );
+      errors.push(`WEBHOOK_URLS: "${shown}" is not an http(s) URL without credentials${example('WEBHOOK_URLS')}`);
     } else if (mode === 'production' && parsed.protocol !== 'https:') {
-      errors.push(`WEBHOOK_URLS: "${parsed.origin}${parsed.pathname}" is not https; production sends events over https only`);
+      errors.push(`WEBHOOK_URLS: "${shown}" is not https; production sends events over https only`);
     }
   }
   if (urls.length === 0) {

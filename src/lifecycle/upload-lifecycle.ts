@@ -122,8 +122,7 @@ export class UploadLifecycle {
             check: quotaCheck(quota, record.source, record.maxBytes, now),
           };
     try {
-      const nextLookAt = new Date(record.expiresAt.getTime() + this.deps.config.graceSeconds * 1000);
-      await this.deps.records.create({ ...record, id, grantedAt: now, nextLookAt }, check);
+      await this.deps.records.create({ ...record, id, grantedAt: now, nextLookAt: this.usableUntil(record) }, check);
     } catch (error) {
       if (!(error instanceof QuotaRefusal)) throw error;
       this.deps.onQuotaRefused?.(error.quota);
@@ -231,7 +230,7 @@ export class UploadLifecycle {
 
   private async nothingFound(record: UploadRecord, by: SettledBy): Promise<UploadRecord> {
     const now = this.now();
-    const overdue = record.expiresAt.getTime() + this.deps.config.graceSeconds * 1000 < now.getTime();
+    const overdue = this.usableUntil(record) < now;
     // A granted upload with nothing at its key is only given up once its grant and the grace are over.
     if (record.state === 'granted' && overdue) {
       return this.finish(record, 'granted', { state: 'expired', reason: 'nothing arrived before the grant ended' }, by, undefined);
@@ -309,13 +308,18 @@ export class UploadLifecycle {
     return settled;
   }
 
+  /** Until when an upload may still arrive through this grant: its end plus the grace for uploads started in time. */
+  private usableUntil(record: Pick<UploadRecord, 'expiresAt'>): Date {
+    return new Date(record.expiresAt.getTime() + this.deps.config.graceSeconds * 1000);
+  }
+
   /**
    * A settled upload whose grant can still be used gets one more look once it cannot: a second PUT with the same URL
    * (or POST form) would otherwise go unseen without S3 events.
    */
   private lastLook(record: UploadRecord, state: 'verified' | 'rejected' | 'expired', now: Date): Date | null {
-    const usableUntil = record.expiresAt.getTime() + this.deps.config.graceSeconds * 1000;
-    return state !== 'expired' && usableUntil > now.getTime() ? new Date(usableUntil) : null;
+    const usableUntil = this.usableUntil(record);
+    return state !== 'expired' && usableUntil > now ? usableUntil : null;
   }
 
   /** One pass over the uploads due a look: each is settled as any other path would, or expired if nothing came. */

@@ -15,13 +15,8 @@ import type { Config } from '../config/config.js';
 import { BrokerError } from '../errors/catalogue.js';
 import { problemResponses } from '../errors/problem.js';
 import { AttemptsSchema, DeliveryPageSchema, DeliveryQuerySchema, EventParamsSchema, ReplayedSchema } from '../lifecycle/schemas.js';
+import { receiverAddress } from '../webhooks/delivery.js';
 import type { DeliveryCursor } from '../webhooks/outbox-queries.js';
-
-/** A receiver's address as admins see it: a query string may carry the receiver's own token. */
-const shownUrl = (url: string): string => {
-  const parsed = URL.parse(url);
-  return parsed === null ? url : `${parsed.origin}${parsed.pathname}`;
-};
 
 const toDeliveryCursor = (cursor: DeliveryCursor): string =>
   Buffer.from(JSON.stringify([cursor.eventCreatedAt.getTime(), cursor.eventId, cursor.url])).toString('base64url');
@@ -196,7 +191,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
           eventId: delivery.eventId,
           eventType: delivery.eventType,
           eventCreatedAt: delivery.eventCreatedAt.toISOString(),
-          url: shownUrl(delivery.url),
+          url: receiverAddress(delivery.url),
           state: delivery.state,
           attempts: delivery.attempts,
           nextAttemptAt: delivery.nextAttemptAt.toISOString(),
@@ -223,7 +218,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async 
     },
     async (request) => ({
       attempts: (await app.outbox.attempts(request.params.eventId)).map((attempt) => ({
-        url: shownUrl(attempt.url),
+        url: receiverAddress(attempt.url),
         attempt: attempt.attempt,
         at: attempt.at.toISOString(),
         status: attempt.status,

@@ -53,8 +53,8 @@ export function signWebhook(secret: string, id: string, timestamp: Date, payload
   return new Webhook(secret).sign(id, timestamp, payload);
 }
 
-/** The receiver's address without query string or credentials, which may carry a token: what the logs show. */
-function loggedUrl(url: string): string {
+/** A receiver's address without query string or credentials, which may carry a token: what logs, errors and admins see. */
+export function receiverAddress(url: string): string {
   const parsed = URL.parse(url);
   return parsed === null ? '(not a URL)' : `${parsed.origin}${parsed.pathname}`;
 }
@@ -196,7 +196,7 @@ export class WebhookDispatcher {
 
   private async deliver(delivery: ClaimedDelivery): Promise<void> {
     const attempt = delivery.attempts + 1;
-    const context = { eventId: delivery.event.id, eventType: delivery.event.type, url: loggedUrl(delivery.url), attempt };
+    const context = { eventId: delivery.event.id, eventType: delivery.event.type, url: receiverAddress(delivery.url), attempt };
     try {
       const sent = await this.send(delivery);
       const outcome: AttemptOutcome =
