@@ -7,7 +7,7 @@ const Instant = Type.String({ format: 'date-time' });
 
 export const UploadStatusSchema = Type.Object(
   {
-    id: Type.String({ description: 'The upload record: one per upload grant.', examples: ['upl_0b6f4b9e-3f0e-4a59-9d55-2b1f0c1b5a11'] }),
+    id: Type.String({ description: 'The upload record: one per upload grant.', examples: ['upl_019ad1a2-3b4c-7d5e-9f60-718293a4b5c6'] }),
     key: KeySchema,
     state: Type.Union(
       ['granted', 'uploaded', 'verified', 'rejected', 'expired'].map((state) => Type.Literal(state)),

@@ -26,11 +26,16 @@ describe('POST /v1/uploads', async () => {
     app.inject({ method: 'POST', url: '/v1/uploads', payload: payload as object, headers });
 
   test("PUT: a server-generated key under the caller's prefix, with Content-Type and Content-Length signed", async () => {
+    const before = Date.now();
     const response = await upload({ contentType: 'image/png', contentLength: 512, filename: '../../My Photo*.png' });
     assert.equal(response.statusCode, 201, response.body);
     const grant = response.json<{ method: string; url: string; headers: Record<string, string>; key: string; expiresAt: string }>();
     assert.equal(grant.method, 'PUT');
-    assert.match(grant.key, /^uploads\/alice\/[0-9a-f-]{36}\/My Photo_\.png$/u);
+    // A UUID version 7: the grant's millisecond, then random bits.
+    const id = /^uploads\/alice\/([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\/My Photo_\.png$/u.exec(grant.key);
+    assert.ok(id, grant.key);
+    const millisecond = Number.parseInt(`${id[1]}${id[2]}`, 16);
+    assert.ok(millisecond >= before && millisecond <= Date.now(), `${millisecond} is not the grant's time`);
     assert.deepEqual(grant.headers, { 'content-type': 'image/png', 'content-length': '512' });
     const url = new URL(grant.url);
     assert.equal(url.searchParams.get('X-Amz-SignedHeaders'), 'content-length;content-type;host');
