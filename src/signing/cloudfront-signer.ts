@@ -53,8 +53,24 @@ function customPolicy(resource: string, expiresAt: Date, { notBefore, sourceIp }
   return JSON.stringify({ Statement: [{ Resource: resource, Condition: condition }] });
 }
 
-/** About 6 MB of policies and signatures at most. */
+/** About 6 MB of policies and signatures at most (and as much again of signed URLs). */
 const SIGNATURE_CACHE_ENTRIES = 10_000;
+
+/** A map that keeps its newest `capacity` entries: what is asked again within a window is made once. */
+class RecentEntries {
+  readonly #entries = new Map<string, string>();
+
+  constructor(private readonly capacity: number) {}
+
+  getOrMake(key: string, make: () => string): string {
+    const cached = this.#entries.get(key);
+    if (cached !== undefined) return cached;
+    const made = make();
+    this.#entries.set(key, made);
+    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value as string);
+    return made;
+  }
+}
 
 /**
  * Recent signatures by key id and policy. An identical policy (same resource, same expiry second) under
@@ -63,19 +79,15 @@ const SIGNATURE_CACHE_ENTRIES = 10_000;
  * outlives a rotation never hands out the retired key's signature under the new key's id. Oldest entries go first.
  */
 export class SignatureCache {
-  readonly #entries = new Map<string, string>();
+  readonly #signatures: RecentEntries;
 
-  constructor(private readonly capacity = SIGNATURE_CACHE_ENTRIES) {}
+  constructor(capacity = SIGNATURE_CACHE_ENTRIES) {
+    this.#signatures = new RecentEntries(capacity);
+  }
 
   /** `signer` names the key and its hash (`K2JCJMDEHXQW5F/SHA256`): one id re-issued with another hash signs anew. */
   getOrSign(signer: string, policy: string, sign: () => string): string {
-    const cacheKey = `${signer}\n${policy}`;
-    const cached = this.#entries.get(cacheKey);
-    if (cached !== undefined) return cached;
-    const signature = sign();
-    this.#entries.set(cacheKey, signature);
-    if (this.#entries.size > this.capacity) this.#entries.delete(this.#entries.keys().next().value as string);
-    return signature;
+    return this.#signatures.getOrMake(`${signer}\n${policy}`, sign);
   }
 }
 
@@ -101,8 +113,11 @@ export function createCloudFrontSigner(config: CloudFrontConfig, signatures = ne
   const origin = cloudfrontOrigin(config);
   // With shareableExpiry() every grant of one object or bundle in the same window has an identical policy.
   const signer = `${keyPairId}/${hashAlgorithm}`;
-  const sign = (policy: string): string =>
-    signatures.getOrSign(signer, policy, () => urlSafeBase64(createSign(digest).update(policy).sign(privateKey, 'base64')));
+  const signFresh = (policy: string): string => urlSafeBase64(createSign(digest).update(policy).sign(privateKey, 'base64'));
+  const sign = (policy: string): string => signatures.getOrSign(signer, policy, () => signFresh(policy));
+  // Canned-policy URLs whole, by expiry, query and key: a repeated grant skips the path encoding and the policy too.
+  // This signer only ever signs with its one key, so its URLs cannot outlive a rotation under another key's id.
+  const cannedUrls = new RecentEntries(SIGNATURE_CACHE_ENTRIES);
 
   return {
     domain: config.domain,
@@ -114,14 +129,17 @@ export function createCloudFrontSigner(config: CloudFrontConfig, signatures = ne
       // test/unit/signing/cloudfront-signer.test.ts proves the output equal to the SDK's for ordinary keys.
       // RFC 3986-strict, so no client re-encodes a character of the signed URL (browsers escape `'` in queries).
       const query = disposition === undefined ? '' : `?response-content-disposition=${uriEscape(disposition)}`;
-      const url = `${origin}/${encodeKeyForCloudFront(key)}${query}`;
       const expires = epochSeconds(expiresAt);
       const hash = hashAlgorithm === 'SHA256' ? '&Hash-Algorithm=SHA256' : '';
       const separator = query === '' ? '?' : '&';
       if (notBefore === undefined && sourceIp === undefined) {
-        const policy = `{"Statement":[{"Resource":"${url}","Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`;
-        return `${url}${separator}Expires=${expires}&Key-Pair-Id=${keyPairId}&Signature=${sign(policy)}${hash}`;
+        return cannedUrls.getOrMake(`${expires}\n${query}\n${key}`, () => {
+          const url = `${origin}/${encodeKeyForCloudFront(key)}${query}`;
+          const policy = `{"Statement":[{"Resource":"${url}","Condition":{"DateLessThan":{"AWS:EpochTime":${expires}}}}]}`;
+          return `${url}${separator}Expires=${expires}&Key-Pair-Id=${keyPairId}&Signature=${signFresh(policy)}${hash}`;
+        });
       }
+      const url = `${origin}/${encodeKeyForCloudFront(key)}${query}`;
       const policy = customPolicy(url, expiresAt, { notBefore, sourceIp });
       const encoded = urlSafeBase64(Buffer.from(policy).toString('base64'));
       return `${url}${separator}Policy=${encoded}&Key-Pair-Id=${keyPairId}&Signature=${sign(policy)}${hash}`;

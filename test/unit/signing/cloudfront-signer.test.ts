@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { getSignedCookies, getSignedUrl } from '@aws-sdk/cloudfront-signer';
+import type { CloudFrontKey } from '../../../src/config/config.js';
 import { verifyRequest } from '../../../src/edge/verify.js';
 import { encodeKeyForCloudFront } from '../../../src/keys/cloudfront-path.js';
 import { createCloudFrontSigner, shareableExpiry, SignatureCache } from '../../../src/signing/cloudfront-signer.js';
@@ -146,6 +147,27 @@ describe('shareable expiry and signature reuse', () => {
     assert.equal(reused, cold);
   });
 
+  test('a repeated URL is made again for another disposition, and each verifies', () => {
+    const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' }] });
+    const plain = signer.signUrl('public/a.pdf', expiresAt);
+    const attachment = signer.signUrl('public/a.pdf', expiresAt, { disposition: 'attachment' });
+    const inline = signer.signUrl('public/a.pdf', expiresAt, { disposition: 'inline' });
+    assert.equal(new Set([plain, attachment, inline]).size, 3);
+    assert.equal(signer.signUrl('public/a.pdf', expiresAt, { disposition: 'attachment' }), attachment);
+    assert.equal(new URL(attachment).searchParams.get('response-content-disposition'), 'attachment');
+    // As CloudFront checks them: the local edge's verifier, with the query inside the signed resource.
+    const edge = { origin: `https://${domain}`, keyGroup: new Map([['KTESTKEYPAIR01', publicKey]]), now: new Date('2029-12-31T23:00:00Z') };
+    for (const url of [plain, attachment, inline]) {
+      const { pathname, search } = new URL(url);
+      assert.deepEqual(verifyRequest({ method: 'GET', path: pathname, query: search.slice(1), cookies: {}, clientIp: '192.0.2.1' }, edge), {
+        ok: true,
+      });
+    }
+    const swapped = attachment.replace('disposition=attachment', 'disposition=inline');
+    const { pathname, search } = new URL(swapped);
+    assert.equal(verifyRequest({ method: 'GET', path: pathname, query: search.slice(1), cookies: {}, clientIp: '192.0.2.1' }, edge).ok, false);
+  });
+
   test('another object or another expiry gets its own signature', () => {
     const signer = createCloudFrontSigner({ domain, keys: [{ id: 'KTESTKEYPAIR01', privateKey, hashAlgorithm: 'SHA1' }] });
     const signatureOf = (url: string) => new URL(url).searchParams.get('Signature');
@@ -174,14 +196,21 @@ describe('a key ring', () => {
 
   test('one signature cache across a rotation never hands out the signature of the old key under the new id', () => {
     const cache = new SignatureCache();
-    const before = cannedPolicyOf(
-      createCloudFrontSigner({ domain, keys: [currentKey, nextKey] }, cache).signUrl('public/a.txt', expiresAt),
-    );
-    const after = cannedPolicyOf(createCloudFrontSigner({ domain, keys: [nextKey, currentKey] }, cache).signUrl('public/a.txt', expiresAt));
-    assert.equal(after.policy, before.policy);
-    assert.equal(after.keyPairId, 'KNEXTKEYPAIR1');
-    assert.notEqual(after.signature, before.signature);
-    assert.ok(verifyCloudFrontSignature(after.policy, after.signature, nextPublic));
+    const resource = `https://${domain}/public/demo/*`;
+    const before = createCloudFrontSigner({ domain, keys: [currentKey, nextKey] }, cache).signCookies(resource, expiresAt);
+    const after = createCloudFrontSigner({ domain, keys: [nextKey, currentKey] }, cache).signCookies(resource, expiresAt);
+    assert.equal(after['CloudFront-Policy'], before['CloudFront-Policy']);
+    assert.equal(after['CloudFront-Key-Pair-Id'], 'KNEXTKEYPAIR1');
+    assert.notEqual(after['CloudFront-Signature'], before['CloudFront-Signature']);
+    const policy = fromCloudFrontBase64(after['CloudFront-Policy']).toString();
+    assert.ok(verifyCloudFrontSignature(policy, after['CloudFront-Signature'], nextPublic));
+    // Custom-policy URLs share the cache too.
+    const start = new Date(expiresAt.getTime() - 60_000);
+    const startingUrl = (keys: readonly [CloudFrontKey, CloudFrontKey]) =>
+      new URL(createCloudFrontSigner({ domain, keys }, cache).signUrl('public/a.txt', expiresAt, { notBefore: start }));
+    const [old, rotated] = [startingUrl([currentKey, nextKey]), startingUrl([nextKey, currentKey])];
+    assert.equal(rotated.searchParams.get('Key-Pair-Id'), 'KNEXTKEYPAIR1');
+    assert.notEqual(rotated.searchParams.get('Signature'), old.searchParams.get('Signature'));
   });
 });
 
