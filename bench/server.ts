@@ -5,7 +5,7 @@
  * argv: <target> <store> <log file> [private key file]. Prints "listening <port>".
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/app.js';
 import { loggerOptions } from '../src/logging/logger-options.js';
@@ -18,8 +18,8 @@ const config = benchConfig(
   keyFile === undefined ? undefined : await readFile(keyFile, 'utf8'),
   store,
   process.env.BENCH_DATABASE_URL,
-  // Beside the log, in the bench's work directory (removed after the run): a file, as DATA_DIR holds it in production.
-  join(dirname(logFile), `${target}-${store}.sqlite`),
+  // Beside the log, named after it, in the bench's work directory (removed after the run): a file, as DATA_DIR holds it.
+  join(dirname(logFile), `${basename(logFile, '.log')}.sqlite`),
 );
 // S3 itself is never contacted: multipart uploads start in memory, so part grants can be measured.
 let uploads = 0;

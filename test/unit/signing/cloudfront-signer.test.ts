@@ -165,7 +165,10 @@ describe('shareable expiry and signature reuse', () => {
     }
     const swapped = attachment.replace('disposition=attachment', 'disposition=inline');
     const { pathname, search } = new URL(swapped);
-    assert.equal(verifyRequest({ method: 'GET', path: pathname, query: search.slice(1), cookies: {}, clientIp: '192.0.2.1' }, edge).ok, false);
+    assert.equal(
+      verifyRequest({ method: 'GET', path: pathname, query: search.slice(1), cookies: {}, clientIp: '192.0.2.1' }, edge).ok,
+      false,
+    );
   });
 
   test('another object or another expiry gets its own signature', () => {
