@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, type Registry } from 'prom-client';
-import { childrenOf, GRANTS_COUNTER } from '../plugins/metrics.js';
+import type { Registry } from 'prom-client';
+import { deferredCounter, type CountingChild } from '../plugins/metrics.js';
 import type { Decision, Target } from '../policy/decide.js';
 import type { Action } from '../policy/schema.js';
 
@@ -48,22 +48,19 @@ export function logRecorder(log: FastifyBaseLogger): DecisionRecorder {
  * what decided: a rule's id, `entitlement` (ids are unbounded, so never a
  * label), or `none`.
  */
-export function metricsRecorder(registry: Registry): DecisionRecorder {
-  const decisions = new Counter({
+export function metricsRecorder(registry: Registry, grantsBy: (kind: GrantKind, outcome: string) => CountingChild): DecisionRecorder {
+  const decisionsBy = deferredCounter({
     name: 'broker_decisions_total',
     help: 'Authorization decisions by grant kind, outcome (allowed or the denial code) and deciding rule (or "entitlement", or "none").',
     labelNames: ['kind', 'outcome', 'decided_by'],
     registers: [registry],
   });
-  const grants = registry.getSingleMetric(GRANTS_COUNTER) as Counter | undefined;
-  const decisionsBy = childrenOf((...values) => decisions.labels(...values));
-  const grantsBy = grants && childrenOf((...values) => grants.labels(...values));
   return {
     record({ kind, decision }) {
       const source = decision.source;
       const decidedBy = source === undefined ? 'none' : source.kind === 'rule' ? source.id : 'entitlement';
       decisionsBy(kind, decision.allow ? 'allowed' : decision.code, decidedBy).inc();
-      grantsBy?.(kind, decision.allow ? 'granted' : 'denied').inc();
+      grantsBy(kind, decision.allow ? 'granted' : 'denied').inc();
     },
   };
 }
@@ -79,7 +76,7 @@ export const decisionRecorderPlugin = fp(
   async (app: FastifyInstance, options: { also?: DecisionRecorder | undefined }) => {
     const recorders = [
       logRecorder(app.log),
-      metricsRecorder(app.metricsRegistry),
+      metricsRecorder(app.metricsRegistry, app.grantsCounter),
       ...app.audit.recorders,
       ...(options.also ? [options.also] : []),
     ];

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter } from 'prom-client';
-import { childrenOf } from '../plugins/metrics.js';
+import { deferredCounter } from '../plugins/metrics.js';
 import type { Config, StoreConfig } from '../config/config.js';
 import { openSqliteDatabase } from '../store/sqlite-database.js';
 import { recordsFailingAsUnavailable } from '../store/unavailable.js';
@@ -160,11 +159,8 @@ export const lifecyclePlugin = fp(
     const { config } = options;
     // A store passed in belongs to whoever passed it (tests); one opened here is closed here, after the background stops.
     const store = options.store ?? (await openLifecycleStore(config.store));
-    // Label children made once per value (childrenOf): outcomes, paths and quota names are small fixed sets.
-    const counter = (name: string, help: string, labelNames: string[]) => {
-      const metric = new Counter({ name, help, labelNames, registers: [app.metricsRegistry] });
-      return childrenOf((...values) => metric.labels(...values));
-    };
+    const counter = (name: string, help: string, labelNames: string[]) =>
+      deferredCounter({ name, help, labelNames, registers: [app.metricsRegistry] });
     const settled = counter('broker_uploads_settled_total', 'Uploads settled, by outcome and by what found them.', ['state', 'by']);
     const refused = counter('broker_upload_quota_refusals_total', 'Upload grants refused by a quota, by quota.', ['quota']);
     const attempts = counter(

@@ -113,7 +113,7 @@ export class UploadLifecycle {
   async granted(record: Omit<NewUploadRecord, 'id' | 'grantedAt' | 'nextLookAt'>, quota: Quota | undefined): Promise<string> {
     // To the millisecond (grants sign whole seconds): the newest grant for a key is the one that decides it.
     const now = this.now();
-    // Time-ordered: the records' primary key index grows at its end, which halved the SQLite insert's WAL writes.
+    // Time-ordered: the records' primary key index grows at its end instead of taking a write in a random page.
     const id = `upl_${timeOrderedUuid(now.getTime())}`;
     const check =
       quota === undefined

@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GrantKind } from '../audit/decision-recorder.js';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry, type CounterConfiguration, type LabelValues } from 'prom-client';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** This app's Prometheus registry; other plugins add their metrics to it. */
     metricsRegistry: Registry;
+    /** `broker_grants_total` by kind and outcome: counted per decision by the recorder, per refused request here. */
+    grantsCounter: (kind: GrantKind, outcome: string) => CountingChild;
   }
   interface FastifyRequest {
     /** Decisions made for this request: grant metrics and the request's log line count those, not the HTTP status. */
@@ -31,20 +33,61 @@ const outcomeOf = (status: number): string => {
   return 'error';
 };
 
-export const GRANTS_COUNTER = 'broker_grants_total';
-
 /**
- * A metric's child for each combination of label values, made once: prom-client
- * hashes a labels object on every call otherwise. Label values here come from
- * small, fixed sets (kinds, outcomes, rule ids), so the cache stays small.
+ * A histogram's child for each combination of label values, made once rather than by `labels()` on every request.
+ * Label values here come from small, fixed sets (kinds, outcomes), so the cache stays small.
  */
-export function childrenOf<T>(labels: (...values: string[]) => T): (...values: string[]) => T {
+function childrenOf<T>(labels: (...values: string[]) => T): (...values: string[]) => T {
   const children = new Map<string, T>();
   return (...values) => {
     const key = values.join('\n');
     let child = children.get(key);
     if (child === undefined) {
       child = labels(...values);
+      children.set(key, child);
+    }
+    return child;
+  };
+}
+
+/** A child of a counter made by deferredCounter. */
+export interface CountingChild {
+  inc(): void;
+}
+
+class PendingCount implements CountingChild {
+  pending = 0;
+
+  constructor(readonly labels: LabelValues<string>) {}
+
+  inc(): void {
+    this.pending += 1;
+  }
+}
+
+/**
+ * A counter whose children add to plain numbers, folded into prom-client when the registry is collected (a scrape).
+ * prom-client hashes and checks a child's labels on every inc: a download of 10 keys paid that 20 times. Label values
+ * come from small, fixed sets (kinds, outcomes, rule ids), so the children stay few.
+ */
+export function deferredCounter(configuration: CounterConfiguration<string>): (...values: string[]) => CountingChild {
+  const labelNames = configuration.labelNames ?? [];
+  const children = new Map<string, PendingCount>();
+  new Counter({
+    ...configuration,
+    collect() {
+      for (const child of children.values()) {
+        if (child.pending === 0) continue;
+        this.inc(child.labels, child.pending);
+        child.pending = 0;
+      }
+    },
+  });
+  return (...values) => {
+    const key = values.join('\n');
+    let child = children.get(key);
+    if (child === undefined) {
+      child = new PendingCount(Object.fromEntries(labelNames.map((name, index) => [name, values[index] ?? ''])));
       children.set(key, child);
     }
     return child;
@@ -62,12 +105,13 @@ export const metricsPlugin = fp(
     app.decorateRequest('decidedBy', '');
     // Counted per decision (granted, denied: one per key of a download) by the decision recorder, and per request
     // here only when the request ended before any decision (unauthenticated, invalid, error).
-    const grants = new Counter({
-      name: GRANTS_COUNTER,
+    const grantsBy = deferredCounter({
+      name: 'broker_grants_total',
       help: 'Grants by kind and outcome: granted or denied per decision; unauthenticated, invalid, denied or error for requests refused before one.',
       labelNames: ['kind', 'outcome'],
       registers: [registry],
     });
+    app.decorate('grantsCounter', grantsBy);
     const latency = new Histogram({
       name: 'broker_grant_duration_seconds',
       help: 'Time to answer a grant request, by kind and outcome.',
@@ -76,7 +120,6 @@ export const metricsPlugin = fp(
       registers: [registry],
     });
 
-    const grantsBy = childrenOf((...values) => grants.labels(...values));
     const latencyBy = childrenOf((...values) => latency.labels(...values));
     app.addHook('onResponse', async (request, reply) => {
       const kind = request.routeOptions.config.grantKind;
