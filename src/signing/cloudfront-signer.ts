@@ -57,12 +57,12 @@ function customPolicy(resource: string, expiresAt: Date, { notBefore, sourceIp }
 const SIGNATURE_CACHE_ENTRIES = 10_000;
 
 /** A map that keeps its newest `capacity` entries: what is asked again within a window is made once. */
-class RecentEntries {
-  readonly #entries = new Map<string, string>();
+class RecentEntries<Value> {
+  readonly #entries = new Map<string, Value>();
 
   constructor(private readonly capacity: number) {}
 
-  getOrMake(key: string, make: () => string): string {
+  getOrMake(key: string, make: () => Value): Value {
     const cached = this.#entries.get(key);
     if (cached !== undefined) return cached;
     const made = make();
@@ -79,10 +79,10 @@ class RecentEntries {
  * outlives a rotation never hands out the retired key's signature under the new key's id. Oldest entries go first.
  */
 export class SignatureCache {
-  readonly #signatures: RecentEntries;
+  readonly #signatures: RecentEntries<string>;
 
   constructor(capacity = SIGNATURE_CACHE_ENTRIES) {
-    this.#signatures = new RecentEntries(capacity);
+    this.#signatures = new RecentEntries<string>(capacity);
   }
 
   /** `signer` names the key and its hash (`K2JCJMDEHXQW5F/SHA256`): one id re-issued with another hash signs anew. */
@@ -115,9 +115,25 @@ export function createCloudFrontSigner(config: CloudFrontConfig, signatures = ne
   const signer = `${keyPairId}/${hashAlgorithm}`;
   const signFresh = (policy: string): string => urlSafeBase64(createSign(digest).update(policy).sign(privateKey, 'base64'));
   const sign = (policy: string): string => signatures.getOrSign(signer, policy, () => signFresh(policy));
-  // Canned-policy URLs whole, by expiry, query and key: a repeated grant skips the path encoding and the policy too.
-  // This signer only ever signs with its one key, so its URLs cannot outlive a rotation under another key's id.
-  const cannedUrls = new RecentEntries(SIGNATURE_CACHE_ENTRIES);
+  // Canned-policy URLs whole, by expiry, query and key, and cookies without conditions by expiry and resource: a repeated
+  // grant skips the path encoding and the policy too. This signer only ever signs with its one key, so neither can
+  // outlive a rotation under another key's id.
+  const cannedUrls = new RecentEntries<string>(SIGNATURE_CACHE_ENTRIES);
+  const plainCookies = new RecentEntries<SignedCookies>(SIGNATURE_CACHE_ENTRIES);
+  const cookiesFor = (
+    resource: string,
+    expiresAt: Date,
+    conditions: Omit<UrlConditions, 'disposition'>,
+    signWith: (policy: string) => string,
+  ): SignedCookies => {
+    const policy = customPolicy(resource, expiresAt, conditions);
+    return Object.freeze({
+      'CloudFront-Policy': urlSafeBase64(Buffer.from(policy).toString('base64')),
+      'CloudFront-Signature': signWith(policy),
+      'CloudFront-Key-Pair-Id': keyPairId,
+      ...(hashAlgorithm === 'SHA256' ? { 'CloudFront-Hash-Algorithm': 'SHA256' } : {}),
+    });
+  };
 
   return {
     domain: config.domain,
@@ -147,13 +163,10 @@ export function createCloudFrontSigner(config: CloudFrontConfig, signatures = ne
     signCookies(resource, expiresAt, conditions = {}) {
       // Same output as the SDK's getSignedCookies (proven in tests), but with the parsed key:
       // the SDK re-parses the PEM on every call, which tripled the cost of a bundle grant.
-      const policy = customPolicy(resource, expiresAt, conditions);
-      return {
-        'CloudFront-Policy': urlSafeBase64(Buffer.from(policy).toString('base64')),
-        'CloudFront-Signature': sign(policy),
-        'CloudFront-Key-Pair-Id': keyPairId,
-        ...(hashAlgorithm === 'SHA256' ? { 'CloudFront-Hash-Algorithm': 'SHA256' } : {}),
-      };
+      if (conditions.notBefore === undefined && conditions.sourceIp === undefined) {
+        return plainCookies.getOrMake(`${epochSeconds(expiresAt)}\n${resource}`, () => cookiesFor(resource, expiresAt, {}, signFresh));
+      }
+      return cookiesFor(resource, expiresAt, conditions, sign);
     },
   };
 }

@@ -92,6 +92,24 @@ describe('signed cookies', () => {
     assert.ok(verifyCloudFrontSignature(policy, cookies['CloudFront-Signature'], publicKey));
   });
 
+  test('the same resource in the same window gets the same cookies; another resource or expiry its own', () => {
+    const resource = `https://${domain}/public/demo/*`;
+    const first = signer.signCookies(resource, expiresAt);
+    assert.deepEqual(signer.signCookies(resource, expiresAt), first);
+    const later = new Date(expiresAt.getTime() + 1000);
+    for (const other of [signer.signCookies(`https://${domain}/public/other/*`, expiresAt), signer.signCookies(resource, later)]) {
+      assert.notEqual(other['CloudFront-Signature'], first['CloudFront-Signature']);
+      const policy = fromCloudFrontBase64(other['CloudFront-Policy']).toString();
+      assert.ok(verifyCloudFrontSignature(policy, other['CloudFront-Signature'], publicKey));
+    }
+    const bound = signer.signCookies(resource, expiresAt, { sourceIp: '192.0.2.1/32' });
+    assert.match(
+      fromCloudFrontBase64(bound['CloudFront-Policy']).toString(),
+      /192\.0\.2\.1\/32/u,
+      'a condition is never served from the plain cache',
+    );
+  });
+
   test('openssl agrees that the cookie signature is valid', (context) => {
     if (!opensslOr(context)) return;
     const cookies = signer.signCookies(`https://${domain}/public/demo/*`, expiresAt);
@@ -200,15 +218,20 @@ describe('a key ring', () => {
   test('one signature cache across a rotation never hands out the signature of the old key under the new id', () => {
     const cache = new SignatureCache();
     const resource = `https://${domain}/public/demo/*`;
-    const before = createCloudFrontSigner({ domain, keys: [currentKey, nextKey] }, cache).signCookies(resource, expiresAt);
-    const after = createCloudFrontSigner({ domain, keys: [nextKey, currentKey] }, cache).signCookies(resource, expiresAt);
+    // With a condition: cookies and URLs without one are cached whole by their own signer, not in the shared cache.
+    const start = new Date(expiresAt.getTime() - 60_000);
+    const before = createCloudFrontSigner({ domain, keys: [currentKey, nextKey] }, cache).signCookies(resource, expiresAt, {
+      notBefore: start,
+    });
+    const after = createCloudFrontSigner({ domain, keys: [nextKey, currentKey] }, cache).signCookies(resource, expiresAt, {
+      notBefore: start,
+    });
     assert.equal(after['CloudFront-Policy'], before['CloudFront-Policy']);
     assert.equal(after['CloudFront-Key-Pair-Id'], 'KNEXTKEYPAIR1');
     assert.notEqual(after['CloudFront-Signature'], before['CloudFront-Signature']);
     const policy = fromCloudFrontBase64(after['CloudFront-Policy']).toString();
     assert.ok(verifyCloudFrontSignature(policy, after['CloudFront-Signature'], nextPublic));
     // Custom-policy URLs share the cache too.
-    const start = new Date(expiresAt.getTime() - 60_000);
     const startingUrl = (keys: readonly [CloudFrontKey, CloudFrontKey]) =>
       new URL(createCloudFrontSigner({ domain, keys }, cache).signUrl('public/a.txt', expiresAt, { notBefore: start }));
     const [old, rotated] = [startingUrl([currentKey, nextKey]), startingUrl([nextKey, currentKey])];
