@@ -96,10 +96,18 @@ describe('bundle cookies in a real browser, through the local edge', () => {
       port: 0,
     });
     const edgeOrigin = `http://localhost:${edge.port}`;
+    // A failed start leaves nothing listening: an open edge would keep this file's process, and the run, waiting forever.
     const app = await testApp({
       config: { ...base, s3: endpoint.config, cloudfront: { ...cloudfront, domain: `localhost:${edge.port}`, origin: edgeOrigin } },
+    }).catch(async (error: unknown) => {
+      await edge.close();
+      throw error;
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    await app.listen({ host: '127.0.0.1', port: 0 }).catch(async (error: unknown) => {
+      await app.close();
+      await edge.close();
+      throw error;
+    });
     return {
       broker: `http://localhost:${(app.server.address() as AddressInfo).port}`,
       edgeOrigin,
