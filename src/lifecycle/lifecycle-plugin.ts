@@ -1,4 +1,6 @@
+import type Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
+import type { Compilable } from 'kysely';
 import fp from 'fastify-plugin';
 import { deferredCounter } from '../plugins/metrics.js';
 import type { Config, StoreConfig } from '../config/config.js';
@@ -7,7 +9,7 @@ import { recordsFailingAsUnavailable } from '../store/unavailable.js';
 import { WebhookDispatcher } from '../webhooks/delivery.js';
 import { outboxQueries, type OutboxStore } from '../webhooks/outbox-queries.js';
 import { lifecycleMigrations, postgresLifecycleDialect, sqliteLifecycleDialect, type LifecycleSchema } from './lifecycle-schema.js';
-import { recordQueries, type QuotaCheck, type RecordRow } from './record-queries.js';
+import { recordQueries, usageFrom, usageQueries, type QuotaCheck, type RecordRow } from './record-queries.js';
 import { lifecycleSchemas } from './schemas.js';
 import { UploadLifecycle } from './upload-lifecycle.js';
 import type { UploadRecordStore } from './upload-records.js';
@@ -51,14 +53,6 @@ function groupCommit(writeAll: (rows: readonly RecordRow[]) => Promise<void>): (
     });
 }
 
-interface UsageParameters {
-  subject: string;
-  sourceKind: string;
-  sourceId: string;
-  liveSince: number;
-  dayStart: number;
-}
-
 /** Every column of upload_records, so the prepared insert names each one (a missing one is a type error here). */
 const RECORD_COLUMNS: Record<keyof RecordRow, true> = {
   id: true,
@@ -97,32 +91,18 @@ export async function openLifecycleStore(config: StoreConfig): Promise<Lifecycle
   const insert = database.prepare<[RecordRow]>(
     `insert into upload_records (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')})`,
   );
-  // Uploads of one subject under one source that still count: in flight or verified, and not a grant the sweeper will expire.
-  const counted = `from upload_records where subject = @subject and source_kind = @sourceKind and source_id = @sourceId
-    and (state != 'granted' or expires_at > @liveSince)`;
-  const today = database.prepare<[UsageParameters], { objects: number; bytes: number | null }>(
-    `select count(*) as objects, sum(case when state = 'verified' then coalesce(size, max_bytes) else max_bytes end) as bytes
-     ${counted} and granted_at >= @dayStart and state in ('granted', 'uploaded', 'verified')`,
-  );
-  const inFlight = database.prepare<[UsageParameters], { count: number; first: number | null }>(
-    `select count(*) as count, min(expires_at) as first ${counted} and state in ('granted', 'uploaded')`,
-  );
-  const countAndInsert = database.transaction((row: RecordRow, { dayStart, graceMs, check }: QuotaCheck) => {
-    const parameters: UsageParameters = {
-      subject: row.subject,
-      sourceKind: row.source_kind,
-      sourceId: row.source_id,
-      liveSince: Number(row.granted_at) - graceMs,
-      dayStart: dayStart.getTime(),
-    };
-    const usage = today.get(parameters);
-    const flying = inFlight.get(parameters);
-    check({
-      bytesToday: usage?.bytes ?? 0,
-      objectsToday: usage?.objects ?? 0,
-      inFlight: flying?.count ?? 0,
-      firstInFlightEndsAt: flying?.first == null ? undefined : new Date(flying.first + graceMs),
-    });
+  // The quota's two questions, from the same builder as PostgreSQL's, compiled and prepared here (once per shape) so
+  // the count and the insert run in one synchronous transaction that no request or other connection can interleave.
+  const prepared = new Map<string, Database.Statement>();
+  const answer = <Answer>(query: Compilable<Answer>): Answer => {
+    const { sql, parameters } = query.compile();
+    let statement = prepared.get(sql);
+    if (statement === undefined) prepared.set(sql, (statement = database.prepare(sql)));
+    return statement.get(...parameters) as Answer;
+  };
+  const countAndInsert = database.transaction((row: RecordRow, quota: QuotaCheck) => {
+    const { today, flying } = usageQueries(db, row, quota, dialect);
+    quota.check(usageFrom({ today: answer(today), flying: answer(flying) }, quota, dialect));
     insert.run(row);
   });
   const insertAll = database.transaction((rows: readonly RecordRow[]) => {
@@ -192,14 +172,14 @@ export const lifecyclePlugin = fp(
           });
     const queue = config.uploads.eventsQueue;
     // The SQS client loads only when a queue is configured (as the PostgreSQL driver and ioredis do).
-    const { S3EventListener, sqsClientFor } = queue === undefined ? {} : await import('./sqs-listener.js');
+    const sqs = queue === undefined ? undefined : await import('./sqs-listener.js');
     const listener =
-      queue === undefined || S3EventListener === undefined || sqsClientFor === undefined
+      queue === undefined || sqs === undefined
         ? undefined
-        : new S3EventListener({
+        : new sqs.S3EventListener({
             queueUrl: queue.url,
             bucket: config.s3.bucket,
-            client: sqsClientFor(queue.url, { region: config.s3.region, credentials: config.s3.credentials, endpoint: queue.endpoint }),
+            client: sqs.sqsClientFor(queue.url, { region: config.s3.region, credentials: config.s3.credentials, endpoint: queue.endpoint }),
             log: app.log.child({ component: 's3-events' }),
             // A key the broker never granted is none of its business; one it did is checked as any other path would.
             onObject: async ({ key }) => {

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { LifecycleDialect, LifecycleSchema } from './lifecycle-schema.js';
-import type { UploadRecord, UploadRecordStore } from './upload-records.js';
+import type { QuotaUsage, UploadRecord, UploadRecordStore } from './upload-records.js';
 
 type Row = Selectable<LifecycleSchema['upload_records']>;
 
@@ -11,6 +11,48 @@ const COUNTED = ['granted', 'uploaded', 'verified'] as const;
 export type RecordRow = LifecycleSchema['upload_records'];
 
 export type QuotaCheck = NonNullable<Parameters<UploadRecordStore['create']>[1]>;
+
+/**
+ * The two questions a quota asks before a row is written, for the row's subject and source: what counts today, and
+ * what is in flight. Built once here for both databases; SQLite runs them compiled, inside its synchronous transaction.
+ */
+export function usageQueries(db: Kysely<LifecycleSchema>, row: RecordRow, { dayStart, graceMs }: QuotaCheck, dialect: LifecycleDialect) {
+  // An upload still `granted` past its expiry and the grace no longer counts: the sweeper will call it expired.
+  const liveSince = dialect.time(new Date(dialect.date(row.granted_at).getTime() - graceMs));
+  const mine = db
+    .selectFrom('upload_records')
+    .where('subject', '=', row.subject)
+    .where('source_kind', '=', row.source_kind)
+    .where('source_id', '=', row.source_id)
+    .where((eb) => eb.or([eb('state', '!=', 'granted'), eb('expires_at', '>', liveSince)]));
+  return {
+    today: mine
+      .where('granted_at', '>=', dialect.time(dayStart))
+      .where('state', 'in', COUNTED)
+      .select((eb) => [
+        eb.fn.countAll<string | number>().as('objects'),
+        sql<string | number | null>`sum(case when state = 'verified' then coalesce(size, max_bytes) else max_bytes end)`.as('bytes'),
+      ]),
+    flying: mine
+      .where('state', 'in', ['granted', 'uploaded'])
+      .select((eb) => [eb.fn.countAll<string | number>().as('count'), sql<unknown>`min(expires_at)`.as('first')]),
+  };
+}
+
+type UsageRows = {
+  [Query in keyof ReturnType<typeof usageQueries>]: Awaited<ReturnType<ReturnType<typeof usageQueries>[Query]['executeTakeFirstOrThrow']>>;
+};
+
+/** The answers to usageQueries, as the quota check reads them. */
+export function usageFrom({ today, flying }: UsageRows, { graceMs }: QuotaCheck, dialect: LifecycleDialect): QuotaUsage {
+  return {
+    bytesToday: Number(today.bytes ?? 0),
+    objectsToday: Number(today.objects),
+    inFlight: Number(flying.count),
+    firstInFlightEndsAt:
+      flying.first === null || flying.first === undefined ? undefined : new Date(dialect.date(flying.first).getTime() + graceMs),
+  };
+}
 
 /**
  * The upload records on either database: the queries are the same, only the values' spelling differs. SQLite brings
@@ -79,35 +121,9 @@ export function recordQueries(
         await sql`select pg_advisory_xact_lock(hashtextextended(${`${record.subject}\n${record.source.kind}:${record.source.id}`}, 0))`.execute(
           trx,
         );
-        // An upload still `granted` past its expiry and the grace no longer counts: the sweeper will call it expired.
-        const liveSince = dialect.time(new Date(record.grantedAt.getTime() - quotaCheck.graceMs));
-        const mine = trx
-          .selectFrom('upload_records')
-          .where('subject', '=', record.subject)
-          .where('source_kind', '=', record.source.kind)
-          .where('source_id', '=', record.source.id)
-          .where((eb) => eb.or([eb('state', '!=', 'granted'), eb('expires_at', '>', liveSince)]));
-        const today = await mine
-          .where('granted_at', '>=', dialect.time(quotaCheck.dayStart))
-          .where('state', 'in', COUNTED)
-          .select((eb) => [
-            eb.fn.countAll().as('objects'),
-            sql<string | number | null>`sum(case when state = 'verified' then coalesce(size, max_bytes) else max_bytes end)`.as('bytes'),
-          ])
-          .executeTakeFirstOrThrow();
-        const flying = await mine
-          .where('state', 'in', ['granted', 'uploaded'])
-          .select((eb) => [eb.fn.countAll().as('count'), sql<unknown>`min(expires_at)`.as('first')])
-          .executeTakeFirstOrThrow();
-        quotaCheck.check({
-          bytesToday: Number(today.bytes ?? 0),
-          objectsToday: Number(today.objects),
-          inFlight: Number(flying.count),
-          firstInFlightEndsAt:
-            flying.first === null || flying.first === undefined
-              ? undefined
-              : new Date(dialect.date(flying.first).getTime() + quotaCheck.graceMs),
-        });
+        const { today, flying } = usageQueries(trx, values, quotaCheck, dialect);
+        const rows = { today: await today.executeTakeFirstOrThrow(), flying: await flying.executeTakeFirstOrThrow() };
+        quotaCheck.check(usageFrom(rows, quotaCheck, dialect));
         await trx.insertInto('upload_records').values(values).execute();
       };
       await db.transaction().execute(countAndInsert);

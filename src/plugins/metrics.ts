@@ -34,8 +34,8 @@ const outcomeOf = (status: number): string => {
 };
 
 /**
- * A histogram's child for each combination of label values, made once rather than by `labels()` on every request.
- * Label values here come from small, fixed sets (kinds, outcomes), so the cache stays small.
+ * A metric's child for each combination of label values, made once rather than on every request. Label values here
+ * come from small, fixed sets (kinds, outcomes, rule ids), so the cache stays small.
  */
 function childrenOf<T>(labels: (...values: string[]) => T): (...values: string[]) => T {
   const children = new Map<string, T>();
@@ -72,26 +72,22 @@ class PendingCount implements CountingChild {
  */
 export function deferredCounter(configuration: CounterConfiguration<string>): (...values: string[]) => CountingChild {
   const labelNames = configuration.labelNames ?? [];
-  const children = new Map<string, PendingCount>();
+  const children: PendingCount[] = [];
   new Counter({
     ...configuration,
     collect() {
-      for (const child of children.values()) {
+      for (const child of children) {
         if (child.pending === 0) continue;
         this.inc(child.labels, child.pending);
         child.pending = 0;
       }
     },
   });
-  return (...values) => {
-    const key = values.join('\n');
-    let child = children.get(key);
-    if (child === undefined) {
-      child = new PendingCount(Object.fromEntries(labelNames.map((name, index) => [name, values[index] ?? ''])));
-      children.set(key, child);
-    }
+  return childrenOf((...values) => {
+    const child = new PendingCount(Object.fromEntries(labelNames.map((name, index) => [name, values[index] ?? ''])));
+    children.push(child);
     return child;
-  };
+  });
 }
 
 /** Prometheus metrics on a registry of this app's own, so many apps (tests) can live in one process. */
