@@ -291,10 +291,9 @@ function reject(code: RejectionCode, reason: string): Rejection {
   return { ok: false, code, reason };
 }
 
-const NUMBER = new Intl.NumberFormat('en-US');
-
+/** Whole numbers with their thousands grouped (1,048,576). Not Intl.NumberFormat: making one faults about 5 MB of ICU data into every broker's memory. */
 function count(value: number): string {
-  return NUMBER.format(value);
+  return String(value).replace(/\B(?=(?:\d{3})+$)/gu, ',');
 }
 
 function bytes(value: number): string {

@@ -111,6 +111,19 @@ describe('size', () => {
       reason: 'the object is 1 byte; the grant allowed exactly 2',
     });
   });
+
+  test('sizes read with their thousands grouped, from three digits to S3 object sizes', async () => {
+    assert.deepEqual(await sized(1_000, { maxBytes: 999, exactSize: false }), {
+      ok: false,
+      code: 'size',
+      reason: 'the object is 1,000 bytes; the grant allowed at most 999',
+    });
+    assert.deepEqual(await sized(5_368_709_121, { maxBytes: 5_368_709_120, exactSize: false }), {
+      ok: false,
+      code: 'size',
+      reason: 'the object is 5,368,709,121 bytes; the grant allowed at most 5,368,709,120',
+    });
+  });
 });
 
 describe('Content-Type as signed', () => {
