@@ -8,7 +8,7 @@ import { isUnavailable } from '../store/unavailable.js';
 import type { S3Objects, StoredObject } from '../objects/s3-objects.js';
 import type { Quota } from '../policy/schema.js';
 import { quotaCheck, utcDayStart } from './quotas.js';
-import { bytesToRead, verifyUpload, type Verdict } from './verify-content.js';
+import type { Verdict } from './verify-content.js';
 import {
   QuotaRefusal,
   type NewUploadRecord,
@@ -254,6 +254,9 @@ export class UploadLifecycle {
 
   private async verify(record: UploadRecord, found: StoredObject): Promise<Verdict> {
     const grant = { contentType: record.contentType, maxBytes: record.maxBytes, exactSize: record.exactSize, checksum: record.checksum };
+    // Loaded at the first verification: file-type and its readers (about 1.5 MB of heap) stay out of brokers that
+    // never verify an upload, and out of the grant path's memory.
+    const { bytesToRead, verifyUpload } = await import('./verify-content.js');
     // The bytes of the object HEAD described, not of one put there since: S3 answers 412 to any other.
     const start = await this.deps.objects.readStart(record.key, bytesToRead(grant), found.etag);
     // Gone, or replaced, between HEAD and GET: nothing is judged (or removed); the claim is released and the next look
