@@ -1,22 +1,19 @@
 /**
- * One CloudFront signature, raw (Node's crypto, a fresh policy each time), on
- * the server's core: what a grant for a new CloudFront key cannot avoid.
+ * One CloudFront signature, raw (Node's crypto, a fresh policy each time), in a tight loop on the server's core:
+ * what a grant for a new CloudFront key cannot avoid.
  * argv: <private key file (RSA or EC)> <seconds> <SHA1|SHA256>. Prints microseconds per signature.
  */
-import { createPrivateKey, createSign } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { freshSignature } from './raw-signature.js';
 
 const [keyFile, seconds = '1', hash = 'SHA1'] = process.argv.slice(2);
 const key = createPrivateKey(await readFile(keyFile ?? '', 'utf8'));
-// The digest alone, as the broker's signer: PKCS#1 v1.5 with an RSA key, DER ECDSA with a P-256 key.
-const digest = hash === 'SHA256' ? 'sha256' : 'sha1';
 const deadline = performance.now() + Number(seconds) * 1000;
 let count = 0;
 const start = performance.now();
 while (performance.now() < deadline) {
-  createSign(digest)
-    .update(`{"Statement":[{"Resource":"https://d.example/${count}","Condition":{"DateLessThan":{"AWS:EpochTime":1}}}]}`)
-    .sign(key);
+  freshSignature(key, hash === 'SHA256' ? 'SHA256' : 'SHA1', count);
   count += 1;
 }
 process.stdout.write(String(((performance.now() - start) * 1000) / count));

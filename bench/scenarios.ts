@@ -112,6 +112,23 @@ function checkDownloads(count: number, urlPrefix: string): Scenario['check'] {
 
 export const NOOP = 'noop (token check only)';
 
+/** The name of a target's floor scenario: the no-op route plus one fresh signature with the target's key. */
+export const signatureFloorName = (target: Exclude<Target, 's3'>): string => `noop + one fresh signature, ${SIGNING[target].label}`;
+
+/**
+ * The floor under any grant for a new key: the no-op's token check and JSON parse, plus one signature of a policy
+ * never signed before, in the broker's process under the same load. What a new-key grant costs above it is the
+ * grant's own work; what it costs above the raw signature, in a loop, is the signature's cost in a busy server.
+ */
+const signatureFloor = (target: Exclude<Target, 's3'>): Scenario => ({
+  name: signatureFloorName(target),
+  target,
+  path: '/bench/sign',
+  body: uploadBody,
+  expectStatus: 200,
+  check: ({ body }) => (isRecord(body) && body.ok === true ? undefined : 'expected {"ok":true}'),
+});
+
 export const scenarios: readonly Scenario[] = [
   {
     name: NOOP,
@@ -184,6 +201,7 @@ export const scenarios: readonly Scenario[] = [
     expectStatus: 200,
     check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
   },
+  signatureFloor('cloudfront'),
   {
     name: 'download 1 key S3 presign',
     target: 's3',
@@ -210,6 +228,7 @@ export const scenarios: readonly Scenario[] = [
       expectStatus: 200,
       check: checkDownloads(1, `https://${CLOUDFRONT_DOMAIN}/public/bench/`),
     },
+    signatureFloor(target),
   ]),
   {
     name: 'multipart: presign 10 parts',

@@ -1,21 +1,25 @@
 /**
  * The broker as the bench runs it: its own process (pinned to a core by the
  * bench), production's logger configuration writing to a file, an SQLite file
- * store (or PostgreSQL at BENCH_DATABASE_URL), and one extra route, the authenticated no-op baseline.
+ * store (or PostgreSQL at BENCH_DATABASE_URL), and two extra routes: the authenticated no-op baseline, and (with a
+ * CloudFront key) the no-op plus one fresh signature with that key, the floor under any grant for a new key.
  * argv: <target> <store> <log file> [private key file]. Prints "listening <port>".
  */
+import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/app.js';
 import { loggerOptions } from '../src/logging/logger-options.js';
 import type { S3Objects } from '../src/objects/s3-objects.js';
-import { benchConfig, type Store, type Target } from './scenarios.js';
+import { freshSignature } from './raw-signature.js';
+import { benchConfig, SIGNING, type Store, type Target } from './scenarios.js';
 
 const [target, store, logFile, keyFile] = process.argv.slice(2) as [Target, Store, string, string | undefined];
+const privateKeyPem = keyFile === undefined ? undefined : await readFile(keyFile, 'utf8');
 const config = benchConfig(
   target,
-  keyFile === undefined ? undefined : await readFile(keyFile, 'utf8'),
+  privateKeyPem,
   store,
   process.env.BENCH_DATABASE_URL,
   // Beside the log, named after it, in the bench's work directory (removed after the run): a file, as DATA_DIR holds it.
@@ -41,6 +45,11 @@ const app = await buildApp({
   // Beside the grant routes, with their token check and hooks, and nothing else.
   authenticatedRoutes: async (authenticated) => {
     authenticated.post('/bench/noop', async () => ({ ok: true }));
+    if (target === 's3' || privateKeyPem === undefined) return;
+    const key = createPrivateKey(privateKeyPem);
+    const { hash } = SIGNING[target];
+    let signed = 0;
+    authenticated.post('/bench/sign', async () => ({ ok: freshSignature(key, hash, (signed += 1)).length > 0 }));
   },
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
