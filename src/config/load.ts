@@ -1,8 +1,9 @@
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import { parse } from 'tldts';
+import type * as Tldts from 'tldts';
 import { PolicyError, type Policy } from '../policy/compile.js';
 import { developmentPolicy } from '../policy/development-policy.js';
 import { loadPolicyFile, validatePolicyDocument } from '../policy/load.js';
@@ -292,6 +293,8 @@ export async function policyFrom(env: Env, mode: Mode, errors: string[], default
 /** A cookie on a public suffix (`.com`, `.co.uk`, `.cloudfront.net`) would go to every site under it; browsers refuse it anyway. */
 function publicSuffixProblem(domain: string): string | undefined {
   const host = domain.replace(/^\./u, '');
+  // Required here, only when COOKIE_DOMAIN is set: the public suffix list is 1.2 MB of heap that every other broker would keep.
+  const { parse } = createRequire(import.meta.url)('tldts') as typeof Tldts;
   const parsed = parse(host, { allowPrivateDomains: true });
   const known = parsed.isIcann === true || parsed.isPrivate === true;
   return known && parsed.publicSuffix === host ? `"${domain}" is a public suffix; name your own domain` : undefined;
