@@ -27,6 +27,6 @@ EXPOSE 8080
 VOLUME ["/var/lib/access-broker"]
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# The flags of `npm start`: a 4 MB young generation, and optimizing compiles on the main thread, keep RSS low and flat
-# under load (README, Performance).
-CMD ["node", "--max-semi-space-size=4", "--no-concurrent-recompilation", "dist/server.js"]
+# The flags of `npm start`: a 4 MB young generation, optimizing compiles on the main thread, and an old generation that
+# grows by half its live size between full collections keep RSS low and flat under load (README, Performance).
+CMD ["node", "--max-semi-space-size=4", "--no-concurrent-recompilation", "--heap-growing-percent=50", "dist/server.js"]

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
@@ -13,7 +14,17 @@ describe('the start command', () => {
     assert.deepEqual(JSON.parse(cmd), manifest.scripts.start.split(' '));
   });
 
-  test('npm start bounds the young generation and optimizes on the main thread, which keep RSS low and flat under load', () => {
-    assert.match(manifest.scripts.start, /^node --max-semi-space-size=\d+ --no-concurrent-recompilation dist\/server\.js$/u);
+  test('npm start bounds both generations and optimizes on the main thread, which keep RSS low and flat under load', () => {
+    assert.match(
+      manifest.scripts.start,
+      /^node --max-semi-space-size=\d+ --no-concurrent-recompilation --heap-growing-percent=\d+ dist\/server\.js$/u,
+    );
+  });
+
+  test('this node accepts every flag of npm start (V8 flags come and go between releases)', () => {
+    const flags = manifest.scripts.start.split(' ').filter((word) => word.startsWith('--'));
+    const run = spawnSync(process.execPath, [...flags, '-e', '0'], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stderr, '');
   });
 });
